@@ -1,0 +1,43 @@
+"""Write README.md from nbs/index.ipynb, without Quarto (nbdev_readme needs it).
+
+Markdown cells are copied, the `# Title` / `> description` cell becomes the README's heading,
+code cells become python blocks with their text output, hidden cells are left out.
+`python docs/readme.py --check` exits 1 when README.md is not what index.ipynb gives.
+"""
+import json, re, sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+def _directives(src):
+    return {m.group(1).strip() for m in re.finditer(r'^#\|\s*([^\n]+)$', src, re.M)}
+
+def _outputs(cell):
+    out = []
+    for o in cell.get('outputs', []):
+        if o.get('output_type') == 'stream': out.append(''.join(o['text']))
+        elif 'text/plain' in o.get('data', {}): out.append(''.join(o['data']['text/plain']) + '\n')
+    return ''.join(out)
+
+def render(nb_path=ROOT/'nbs'/'index.ipynb') -> str:
+    nb = json.loads(Path(nb_path).read_text())
+    parts = ['<!-- Generated from nbs/index.ipynb by docs/readme.py (make readme): edit the notebook, not this file. -->']
+    for cell in nb['cells']:
+        src = ''.join(cell['source'])
+        if cell['cell_type'] == 'markdown':
+            parts.append(src)
+        elif cell['cell_type'] == 'code':
+            d = _directives(src)
+            if {'hide', 'export', 'exporti'} & d or any(x.startswith('default_exp') for x in d): continue
+            code = re.sub(r'^#\|.*\n?', '', src, flags=re.M).strip()
+            if code: parts.append(f'```python\n{code}\n```')
+            out = _outputs(cell).rstrip()
+            if out: parts.append(f'```\n{out}\n```')
+    return '\n\n'.join(parts) + '\n'
+
+if __name__ == '__main__':
+    text, readme = render(), ROOT/'README.md'
+    if '--check' in sys.argv:
+        if readme.read_text() != text: sys.exit('README.md is out of date with nbs/index.ipynb: run `make readme`')
+    else:
+        readme.write_text(text); print(f'wrote {readme}')
