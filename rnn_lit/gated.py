@@ -4,7 +4,9 @@
 
 # %% auto #0
 __all__ = ['lstm_cell', 'gru_cell', 'LSTMLayerFunction', 'GRULayerFunction', 'lstm_layer', 'gru_layer', 'ScratchLSTM',
-           'ScratchGRU']
+           'ScratchGRU', 'state_step', 'state_jacobian_norms', 'open_keep_gate', 'plot_jacobian_norms',
+           'adding_problem', 'solved_fraction', 'LastStepRegressor', 'fit_adding', 'plot_solved', 'lstm_gates',
+           'gru_gates', 'plot_gates', 'gates_widget']
 
 # %% ../nbs/06_gated.ipynb #d62faa3c
 import math
@@ -15,8 +17,9 @@ from torch.autograd.function import once_differentiable
 import matplotlib.pyplot as plt
 import ipywidgets as widgets
 from .core import check_int, check_sequence, check_state, set_seed, get_ax, model_color
+from .forward import rnn_step, ScratchRNN
 
-# %% ../nbs/06_gated.ipynb #cde68d26
+# %% ../nbs/06_gated.ipynb #09e30bfa
 def lstm_cell(x_t:torch.Tensor, # the input at step t, shape (N, H_in)
               h_prev:torch.Tensor, # the hidden state h_{t-1}, shape (N, H_out)
               c_prev:torch.Tensor, # the cell state c_{t-1}, shape (N, H_out)
@@ -38,7 +41,7 @@ def lstm_cell(x_t:torch.Tensor, # the input at step t, shape (N, H_in)
     h_t = o_t * torch.tanh(c_t)
     return h_t, c_t, (i_t, f_t, g_t, o_t)
 
-# %% ../nbs/06_gated.ipynb #feeb4fd4
+# %% ../nbs/06_gated.ipynb #1c85b4e6
 def gru_cell(x_t:torch.Tensor, # the input at step t, shape (N, H_in)
              h_prev:torch.Tensor, # the hidden state h_{t-1}, shape (N, H_out)
              W_ih:torch.Tensor, # the input weights [W_ir; W_iz; W_in], shape (3*H_out, H_in)
@@ -57,7 +60,7 @@ def gru_cell(x_t:torch.Tensor, # the input at step t, shape (N, H_in)
     h_t = (1 - z_t) * n_t + z_t * h_prev
     return h_t, (r_t, z_t, n_t)
 
-# %% ../nbs/06_gated.ipynb #c5ee0f1b
+# %% ../nbs/06_gated.ipynb #8c38a04f
 def _input_grad(ctx, d_gi, W_ih):
     "The gradient of the layer's input, d_gi (L, N, G*H_out) @ W_ih, when the input needs one."
     return d_gi @ W_ih if ctx.needs_input_grad[0] else None
@@ -71,7 +74,7 @@ def _weight_grads(ctx, d_gi, d_gh, x, h_prev):
     if not ctx.has_bias: return d_W_ih, d_W_hh, None, None
     return d_W_ih, d_W_hh, d_gi.sum(0), d_gh.sum(0)
 
-# %% ../nbs/06_gated.ipynb #8c38a04f
+# %% ../nbs/06_gated.ipynb #51d9e3a1
 class LSTMLayerFunction(torch.autograd.Function):
     "One LSTM layer over a whole sequence: the hoisted, fused forward and the hand-written backward."
     @staticmethod
@@ -114,7 +117,7 @@ class LSTMLayerFunction(torch.autograd.Function):
             d_h = torch.addmm(d_output[t - 1], d_a_t[t], W_hh) if t > 0 else d_a_t[0] @ W_hh
         return (_input_grad(ctx, d_a_t, W_ih), d_h, d_c) + _weight_grads(ctx, d_a_t, d_a_t, x, h[:-1])
 
-# %% ../nbs/06_gated.ipynb #9a607f98
+# %% ../nbs/06_gated.ipynb #76616ac2
 class GRULayerFunction(torch.autograd.Function):
     "One GRU layer over a whole sequence: the hoisted, fused forward and the hand-written backward."
     @staticmethod
@@ -157,7 +160,7 @@ class GRULayerFunction(torch.autograd.Function):
         d_gh = d_gh.view(L, N, 3 * H)
         return (_input_grad(ctx, d_gi, W_ih), d_h0) + _weight_grads(ctx, d_gi, d_gh, x, h[:-1])
 
-# %% ../nbs/06_gated.ipynb #0a7fa50b
+# %% ../nbs/06_gated.ipynb #c16e06ae
 def lstm_layer(x:torch.Tensor, # the sequence, shape (L, N, H_in)
                h0:torch.Tensor, # the initial hidden state, shape (N, H_out)
                c0:torch.Tensor, # the initial cell state, shape (N, H_out)
@@ -179,7 +182,7 @@ def gru_layer(x:torch.Tensor, # the sequence, shape (L, N, H_in)
     "Run one GRU layer over a sequence (hoisted, fused, with the hand-written backward)."
     return GRULayerFunction.apply(x, h0, W_ih, W_hh, b_ih, b_hh)
 
-# %% ../nbs/06_gated.ipynb #cb0d407e
+# %% ../nbs/06_gated.ipynb #b2ebefe7
 class _GatedRNN(nn.Module):
     "Parameters, attributes and initialisation of a stack of gated layers, laid out as in torch.nn.LSTM / nn.GRU."
     mode, n_gates = None, None
@@ -214,6 +217,8 @@ class _GatedRNN(nn.Module):
     def layer_weights(self, k:int, # the layer's index, 0 for the layer that reads the input
                      ) -> tuple: # (W_ih, W_hh, b_ih, b_hh); the biases are None when bias=False
         "The four weights of layer `k`."
+        if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k < self.num_layers:
+            raise ValueError(f"k: expected a layer index between 0 and {self.num_layers - 1}, got {k!r}")
         return tuple(getattr(self, f'{name}_l{k}', None) for name in ('weight_ih', 'weight_hh', 'bias_ih', 'bias_hh'))
 
     @property
@@ -221,9 +226,18 @@ class _GatedRNN(nn.Module):
 
     def _check_input(self, input):
         x, batched = check_sequence(input, self.input_size, self.batch_first)
-        if x.dtype != self.weight_ih_l0.dtype:
-            raise TypeError(f"input: expected dtype {self.weight_ih_l0.dtype} (the parameters' dtype), got {x.dtype}")
+        weight = self.weight_ih_l0
+        if x.dtype != weight.dtype:
+            raise TypeError(f"input: expected dtype {weight.dtype} (the parameters' dtype), got {x.dtype}")
+        if x.device != weight.device:
+            raise ValueError(f"input: expected a tensor on {weight.device} (the parameters' device), got {x.device}")
         return x, batched
+
+    def _check_state(self, h, x, batched, name):
+        h = check_state(h, self.num_layers, x.shape[1], self.hidden_size, batched, like=x, name=name)
+        if h.dtype != x.dtype or h.device != x.device:
+            raise TypeError(f"{name}: expected dtype {x.dtype} on {x.device} (like input), got {h.dtype} on {h.device}")
+        return h
 
     def _output(self, y, batched):
         "The last layer's output (L, N, H_out) in the caller's layout."
@@ -237,15 +251,14 @@ class _GatedRNN(nn.Module):
         if self.batch_first: s += ', batch_first=True'
         return s
 
-# %% ../nbs/06_gated.ipynb #26757051
-def _check_state_pair(state, num_layers, batch_size, hidden_size, batched, like):
+# %% ../nbs/06_gated.ipynb #7275341d
+def _check_state_pair(model, state, x, batched):
     "Validate an LSTM state (h_0, c_0) or None and return both as (num_layers, N, H_out)."
     if state is None: state = (None, None)
     elif not isinstance(state, (tuple, list)) or len(state) != 2:
         got = f"a tuple of length {len(state)}" if isinstance(state, (tuple, list)) else type(state).__name__
         raise TypeError(f"state: expected None or a pair (h_0, c_0) of tensors, got {got}")
-    return tuple(check_state(s, num_layers, batch_size, hidden_size, batched, like, name=f'state[{j}] ({n})')
-                 for j, (s, n) in enumerate(zip(state, ('h_0', 'c_0'))))
+    return tuple(model._check_state(s, x, batched, name=f'state[{j}] ({n})') for j, (s, n) in enumerate(zip(state, ('h_0', 'c_0'))))
 
 class ScratchLSTM(_GatedRNN):
     "A multi-layer LSTM written from scratch, a drop-in for torch.nn.LSTM (weights load from it)."
@@ -256,7 +269,7 @@ class ScratchLSTM(_GatedRNN):
                ) -> tuple: # (output, (h_n, c_n)): output (L, N, H_out) in the input's layout, states like `state`
         "Run the stacked LSTM over `input`."
         x, batched = self._check_input(input)
-        h0, c0 = _check_state_pair(state, self.num_layers, x.shape[1], self.hidden_size, batched, x)
+        h0, c0 = _check_state_pair(self, state, x, batched)
         h_n, c_n = [], []
         for k in range(self.num_layers):
             x, h, c = lstm_layer(x, h0[k], c0[k], *self.layer_weights(k))
@@ -265,7 +278,7 @@ class ScratchLSTM(_GatedRNN):
         if not batched: h_n, c_n = h_n.squeeze(1), c_n.squeeze(1)
         return self._output(x, batched), (h_n, c_n)
 
-# %% ../nbs/06_gated.ipynb #7275341d
+# %% ../nbs/06_gated.ipynb #a213e441
 class ScratchGRU(_GatedRNN):
     "A multi-layer GRU written from scratch, a drop-in for torch.nn.GRU (weights load from it)."
     mode, n_gates = 'GRU', 3
@@ -274,10 +287,254 @@ class ScratchGRU(_GatedRNN):
                ) -> tuple: # (output, h_n): output (L, N, H_out) in the input's layout, h_n like h0
         "Run the stacked GRU over `input`."
         x, batched = self._check_input(input)
-        h0 = check_state(h0, self.num_layers, x.shape[1], self.hidden_size, batched, x, name='h0')
+        h0 = self._check_state(h0, x, batched, 'h0')
         h_n = []
         for k in range(self.num_layers):
             x, h = gru_layer(x, h0[k], *self.layer_weights(k))
             h_n.append(h)
         h_n = torch.stack(h_n)  # (num_layers, N, H_out)
         return self._output(x, batched), (h_n if batched else h_n.squeeze(1))
+
+# %% ../nbs/06_gated.ipynb #60f9dbc7
+def state_step(model:nn.Module, # an RNN, LSTM or GRU (torch.nn or rnn_lit); its first layer is used
+              ) -> tuple: # (step, state_size): step(x_t (N, H_in), s (N, S)) -> s (N, S)
+    "The first layer's step function s_t = step(x_t, s_{t-1}); for an LSTM the state is [h_t; c_t]."
+    W_ih, W_hh, b_ih, b_hh = (getattr(model, f'{n}_l0', None) for n in ('weight_ih', 'weight_hh', 'bias_ih', 'bias_hh'))
+    if W_ih is None: raise TypeError(f"model: expected an RNN, LSTM or GRU with torch's parameter names, got {type(model).__name__}")
+    H, mode = model.hidden_size, getattr(model, 'mode', 'RNN')
+    if mode == 'LSTM':
+        def step(x_t, s):
+            h, c, _ = lstm_cell(x_t, s[:, :H], s[:, H:], W_ih, W_hh, b_ih, b_hh)
+            return torch.cat([h, c], 1)  # (N, 2*H_out)
+        return step, 2 * H
+    if mode == 'GRU': return (lambda x_t, h: gru_cell(x_t, h, W_ih, W_hh, b_ih, b_hh)[0]), H
+    return (lambda x_t, h: rnn_step(x_t, h, W_ih, W_hh, b_ih, b_hh, nonlinearity=model.nonlinearity)), H
+
+# %% ../nbs/06_gated.ipynb #9f33db9e
+def state_jacobian_norms(model:nn.Module, # an RNN, LSTM or GRU (torch.nn or rnn_lit); its first layer is used
+                         input:torch.Tensor, # one unbatched sequence, shape (L, H_in)
+                        ) -> torch.Tensor: # shape (L,): entry d-1 is ||ds_L/ds_{L-d}||_2 for d = 1..L
+    "Spectral norms of ds_L/ds_k, the Jacobian of the last state with respect to each earlier one, from zero initial state."
+    if not isinstance(input, torch.Tensor) or input.dim() != 2:
+        raise ValueError(f"input: expected one unbatched sequence of shape (L, H_in), got {getattr(input, 'shape', type(input).__name__)}")
+    x, _ = check_sequence(input, model.input_size)  # (L, 1, H_in)
+    step, S = state_step(model)
+    states = [x.new_zeros(1, S).requires_grad_()]
+    for x_t in x: states.append(step(x_t, states[-1]))
+    rows = [torch.autograd.grad(states[-1][0, i], states[:-1], retain_graph=True) for i in range(S)]  # S x L of (1, S)
+    jacobians = torch.stack([torch.cat(row) for row in rows], 1)  # (L, S, S): entry k is ds_L/ds_k
+    return torch.linalg.matrix_norm(jacobians.flip(0), 2).detach()
+
+# %% ../nbs/06_gated.ipynb #d4b5f352
+def open_keep_gate(model:nn.Module, # an LSTM or GRU with biases (torch.nn or rnn_lit)
+                   bias:float=3.0, # how far to push the gates' input biases
+                  ) -> nn.Module: # the same model, changed in place
+    "Start a gated model by keeping its state: LSTM forget gate +bias and input gate -bias, GRU update gate +bias."
+    mode, H = getattr(model, 'mode', None), model.hidden_size
+    if mode not in ('LSTM', 'GRU') or not model.bias:
+        raise ValueError(f"model: expected an LSTM or GRU with biases, got {type(model).__name__}")
+    with torch.no_grad():  # the second block of both stacks: f in (i, f, g, o), z in (r, z, n)
+        for k in range(model.num_layers):
+            b = getattr(model, f'bias_ih_l{k}')
+            b[H:2 * H] += bias
+            if mode == 'LSTM': b[:H] -= bias  # write little at each step, so the kept cell does not saturate
+    return model
+
+# %% ../nbs/06_gated.ipynb #9d65b598
+def plot_jacobian_norms(norms:dict, # label -> array (n_seeds, L) of ||ds_L/ds_{L-d}|| for d = 1..L
+                        dashed:tuple=(), # labels drawn with a dashed line
+                        ax=None, # an existing Axes, or None for a new figure
+                       ):
+    "Median over seeds (line) and range (band) of the Jacobian norms against the distance L - k, on a log scale."
+    ax = get_ax(ax)
+    for label, v in norms.items():
+        v = np.asarray(v).reshape(-1, np.shape(v)[-1])
+        d = np.arange(1, v.shape[1] + 1)
+        color = model_color(label.split(',')[0].split()[0])
+        ax.plot(d, np.median(v, 0), color=color, ls='--' if label in dashed else '-', label=label)
+        ax.fill_between(d, v.min(0), v.max(0), color=color, alpha=0.15, lw=0)
+    ax.set_yscale('log')
+    ax.set_xlabel('distance back in time, L - k (steps)')
+    ax.set_ylabel(r'$\|\partial s_L / \partial s_k\|_2$')
+    ax.legend(fontsize='small')
+    return ax
+
+# %% ../nbs/06_gated.ipynb #b100ffe6
+def adding_problem(n:int, # how many sequences
+                   T:int, # the sequence length (at least 4)
+                   seed:int=0, # the seed of the generator, so a data set can be drawn again
+                  ) -> tuple: # (x (n, T, 2) batch-first (value, marker) pairs, y (n,) targets)
+    "Sequences of the adding problem of Hochreiter & Schmidhuber (1997), with their targets 0.5 + (x1 + x2) / 4."
+    n, T, seed = check_int(n, 'n'), check_int(T, 'T', minimum=4), check_int(seed, 'seed', minimum=0)
+    g = torch.Generator().manual_seed(seed)
+    values = torch.rand(n, T, generator=g) * 2 - 1  # uniform in [-1, 1]
+    half, rows = T // 2, torch.arange(n)
+    p1 = torch.randint(0, min(10, half), (n,), generator=g)  # the first marker: one of the first ten steps
+    p2 = torch.randint(0, half - 1, (n,), generator=g)
+    p2 = p2 + (p2 >= p1).long()  # the second: in the first half, never on the first
+    markers = torch.zeros(n, T)
+    markers[rows, p1], markers[rows, p2] = 1.0, 1.0
+    y = 0.5 + (values[rows, p1] + values[rows, p2]) / 4
+    return torch.stack((values, markers), -1), y
+
+# %% ../nbs/06_gated.ipynb #adb3fb0f
+def solved_fraction(prediction:torch.Tensor, # the model's outputs, shape (n,)
+                    y:torch.Tensor, # the targets, shape (n,)
+                    tolerance:float=0.04, # the largest error that counts as solved
+                   ) -> float:
+    "The fraction of sequences whose prediction is within `tolerance` of the target."
+    if prediction.shape != y.shape:
+        raise ValueError(f"prediction: expected shape {tuple(y.shape)} (like y), got {tuple(prediction.shape)}")
+    return ((prediction - y).abs() < tolerance).float().mean().item()
+
+# %% ../nbs/06_gated.ipynb #eeaad2fb
+class LastStepRegressor(nn.Module):
+    "A recurrent layer whose last hidden state a linear unit maps to one number."
+    def __init__(self, cell:type, # a recurrent class with torch's constructor (input_size, hidden_size, batch_first=True)
+                 input_size:int, # H_in
+                 hidden_size:int, # H_out
+                ):
+        super().__init__()
+        self.rnn = cell(input_size, hidden_size, batch_first=True)
+        self.head = nn.Linear(hidden_size, 1)
+
+    def forward(self, x:torch.Tensor, # the sequences, shape (N, L, H_in)
+               ) -> torch.Tensor: # shape (N,)
+        "Predict one number per sequence from its last hidden state."
+        output, _ = self.rnn(x)
+        return self.head(output[:, -1]).squeeze(-1)
+
+# %% ../nbs/06_gated.ipynb #3c70fefb
+def fit_adding(model:nn.Module, # a model mapping (N, T, 2) to (N,), e.g. a LastStepRegressor
+               T:int, # the sequence length
+               steps:int, # how many batches to train on, each drawn fresh
+               batch_size:int=64, # N, sequences per batch
+               lr:float=1e-2, # Adam's learning rate
+               seed:int=0, # seeds the batches (and nothing else: initialise the model before)
+               n_test:int=1000, # how many fresh sequences the solved fraction is measured on
+              ) -> dict: # {'loss': per-step training MSE, 'solved': fraction of test sequences solved, 'mse': test MSE}
+    "Train `model` on the adding problem with online batches and Adam, then measure it on fresh sequences."
+    steps, batch_size = check_int(steps, 'steps'), check_int(batch_size, 'batch_size')
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    losses = []
+    for s in range(steps):
+        x, y = adding_problem(batch_size, T, seed=seed * 1_000_003 + s + 1)
+        loss = nn.functional.mse_loss(model(x), y)
+        optimizer.zero_grad(); loss.backward(); optimizer.step()
+        losses.append(loss.item())
+    x, y = adding_problem(n_test, T, seed=2**31 - 1)  # the same test set for every model
+    with torch.no_grad(): prediction = model(x)
+    return {'loss': losses, 'solved': solved_fraction(prediction, y), 'mse': nn.functional.mse_loss(prediction, y).item()}
+
+# %% ../nbs/06_gated.ipynb #e4b01d78
+def plot_solved(solved:dict, # label -> solved fractions, one per seed
+                reference:dict=None, # label -> a published solved fraction, drawn as a black diamond
+                chance:float=None, # the solved fraction of the constant guess, drawn as a dashed line
+                ax=None, # an existing Axes, or None for a new figure
+               ):
+    "Bars of the mean solved fraction per model, a dot per seed, and the published and chance levels."
+    ax = get_ax(ax, figsize=(7, 3.5))
+    labels = list(solved)
+    for j, label in enumerate(labels):
+        v = np.asarray(solved[label], dtype=float)
+        ax.bar(j, v.mean(), color=model_color(label.split(',')[0]), alpha=0.5 if ',' in label else 0.9)
+        ax.plot(np.full(len(v), j), v, 'o', color='black', ms=3)
+        if reference and label in reference: ax.plot(j, reference[label], 'D', color='black', ms=7, mfc='none')
+    if chance is not None: ax.axhline(chance, color='gray', ls='--', lw=1, label=f'constant guess ({chance:.3f})')
+    ax.set_xticks(range(len(labels)), labels, rotation=15)
+    ax.set_ylim(0, 1.05); ax.set_ylabel('fraction of test sequences solved')
+    if chance is not None or reference: ax.legend(fontsize='small', loc='upper left')
+    return ax
+
+# %% ../nbs/06_gated.ipynb #6c08e6cd
+def _layer_inputs(model, input, layer):
+    "The input sequence of layer `layer` as (L, N, H) (running the layers below it), and whether `input` was batched."
+    x, batched = model._check_input(input) if hasattr(model, '_check_input') else check_sequence(input, model.input_size, model.batch_first)
+    if isinstance(layer, bool) or not isinstance(layer, int) or not 0 <= layer < model.num_layers:
+        raise ValueError(f"layer: expected a layer index between 0 and {model.num_layers - 1}, got {layer!r}")
+    with torch.no_grad():
+        for k in range(layer):
+            W = [getattr(model, f'{n}_l{k}', None) for n in ('weight_ih', 'weight_hh', 'bias_ih', 'bias_hh')]
+            zeros = x.new_zeros(x.shape[1], model.hidden_size)
+            x = lstm_layer_plain(x, zeros, zeros, *W)[0] if model.mode == 'LSTM' else gru_layer_plain(x, zeros, *W)[0]
+    return x, batched
+
+def _record(step, x, n_states, names, batched):
+    "Run `step` over x (L, N, H), stacking what it returns at every step under `names`."
+    states = [x.new_zeros(x.shape[1], n_states[1]) for _ in range(n_states[0])]
+    records = []
+    with torch.no_grad():
+        for x_t in x:
+            states, values = step(x_t, states)
+            records.append(values)
+    out = {name: torch.stack([r[j] for r in records]) for j, name in enumerate(names)}  # each (L, N, H_out)
+    return out if batched else {k: v.squeeze(1) for k, v in out.items()}
+
+# %% ../nbs/06_gated.ipynb #b9530bff
+def lstm_gates(lstm:nn.Module, # a ScratchLSTM or torch.nn.LSTM
+               input:torch.Tensor, # a sequence in the model's layout, batched or unbatched
+               layer:int=0, # which layer's gates
+              ) -> dict: # {'input', 'forget', 'cell candidate', 'output', 'c', 'h'}: each (L, N, H_out), or (L, H_out) unbatched
+    "The gate values i_t, f_t, g_t, o_t and the states c_t, h_t of one LSTM layer at every step, from zero initial state."
+    if getattr(lstm, 'mode', None) != 'LSTM': raise TypeError(f"lstm: expected an LSTM, got {type(lstm).__name__}")
+    x, batched = _layer_inputs(lstm, input, layer)
+    W = [getattr(lstm, f'{n}_l{layer}', None) for n in ('weight_ih', 'weight_hh', 'bias_ih', 'bias_hh')]
+    def step(x_t, states):
+        h, c, gates = lstm_cell(x_t, *states, *W)
+        return (h, c), (*gates, c, h)
+    return _record(step, x, (2, lstm.hidden_size), ('input', 'forget', 'cell candidate', 'output', 'c', 'h'), batched)
+
+def gru_gates(gru:nn.Module, # a ScratchGRU or torch.nn.GRU
+              input:torch.Tensor, # a sequence in the model's layout, batched or unbatched
+              layer:int=0, # which layer's gates
+             ) -> dict: # {'reset', 'update', 'candidate', 'h'}: each (L, N, H_out), or (L, H_out) unbatched
+    "The gate values r_t, z_t, the candidate n_t and the state h_t of one GRU layer at every step, from zero initial state."
+    if getattr(gru, 'mode', None) != 'GRU': raise TypeError(f"gru: expected a GRU, got {type(gru).__name__}")
+    x, batched = _layer_inputs(gru, input, layer)
+    W = [getattr(gru, f'{n}_l{layer}', None) for n in ('weight_ih', 'weight_hh', 'bias_ih', 'bias_hh')]
+    def step(x_t, states):
+        h, gates = gru_cell(x_t, states[0], *W)
+        return (h,), (*gates, h)
+    return _record(step, x, (1, gru.hidden_size), ('reset', 'update', 'candidate', 'h'), batched)
+
+# %% ../nbs/06_gated.ipynb #a1de9d99
+def plot_gates(gates:dict, # gate name -> values (L, H_out), between 0 and 1
+               t:int, # the last step shown (0-based); later steps are left blank
+               markers=None, # optional steps to mark on the time axis, e.g. where the adding problem's markers are
+               title:str='', # the title, e.g. the model's name
+               ax=None, # an existing Axes, or None for a new figure
+              ):
+    "Heat map of the gates, units in rows grouped by gate, steps in columns up to step `t`."
+    ax = get_ax(ax, figsize=(7, 4))
+    values = np.concatenate([np.asarray(v, dtype=float).T for v in gates.values()])  # (n_gates * H_out, L)
+    L, H = values.shape[1], values.shape[0] // len(gates)
+    shown = np.where(np.arange(L) <= t, values, np.nan)
+    im = ax.imshow(shown, aspect='auto', cmap='viridis', vmin=0, vmax=1, interpolation='nearest')
+    ax.set_yticks([H * j + (H - 1) / 2 for j in range(len(gates))], list(gates))
+    for j in range(1, len(gates)): ax.axhline(H * j - 0.5, color='white', lw=2)
+    for m in (markers if markers is not None else []): ax.axvline(m, color='red', lw=1, ls=':')
+    ax.axvline(t + 0.5, color='black', lw=1)
+    ax.set_xlabel('step t'); ax.set_ylabel('gate (one row per hidden unit)')
+    ax.set_title(title or f'gate values up to step {t}')
+    ax.figure.colorbar(im, ax=ax, label='gate value (0 closed, 1 open)')
+    return ax
+
+# %% ../nbs/06_gated.ipynb #90a464ad
+def gates_widget(models:dict, # name -> a trained LSTM or GRU (batch_first), e.g. {'LSTM': lstm, 'GRU': gru}
+                 input:torch.Tensor, # one sequence (L, H_in) for the models to read
+                 markers=None, # optional steps to mark on the time axis
+                ):
+    "Step through `input` (slider t) and watch the gates of the chosen model (dropdown) open and close."
+    recorded = {}
+    for name, model in models.items():  # record once; a redraw only draws
+        g = lstm_gates(model, input) if model.mode == 'LSTM' else gru_gates(model, input)
+        keep = ('input', 'forget', 'output') if model.mode == 'LSTM' else ('reset', 'update')
+        recorded[name] = {k: g[k].numpy() for k in keep}
+    L = input.shape[0]
+    def show(t, model):
+        ax = plot_gates(recorded[model], t, markers=markers, title=f'{model} gates, step {t} of {L - 1}')
+        plt.show()
+        return ax
+    return widgets.interactive(show,
+        t=widgets.IntSlider(value=L - 1, min=0, max=L - 1, description='t', continuous_update=False),
+        model=widgets.Dropdown(options=list(models), description='model'))
