@@ -228,7 +228,7 @@ class ScratchRNN(nn.Module):
         if self.batch_first: s += ', batch_first=True'
         return s
 
-# %% ../nbs/02_forward.ipynb #9fa10f6b
+# %% ../nbs/02_forward.ipynb #9c23727e
 def forward_widget(steps:int=20, # the sequence length L
                    hidden_size:int=12, # H_out, the number of hidden units shown
                    seed:int=0, # the seed of the weights and the input burst
