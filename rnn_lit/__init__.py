@@ -6,6 +6,7 @@ __version__ = "0.1.0"
 _exports = {
     'set_seed': 'core', 'get_device': 'core', 'check_sequence': 'core', 'check_state': 'core',
     'ScratchRNN': 'forward', 'rnn_step': 'forward', 'activation': 'forward',
+    'sequence_loss': 'loss',
 }
 
 def __getattr__(name):
