@@ -27,6 +27,7 @@ dev_requirements = (cfg.get('dev_requirements') or '').split()
 
 setuptools.setup(
     name=cfg['lib_name'],
+    version=cfg['version'],
     license=lic[0],
     classifiers=['Development Status :: ' + statuses[int(cfg['status'])],
                  'Intended Audience :: ' + cfg['audience'].title(),

@@ -1,0 +1,178 @@
+"""Run cell by cell, as a reader does: every notebook in a real JupyterLab, in headless Chromium.
+
+For each notebook: Run All in a fresh kernel, wait until it is idle, save, and check that no cell raised
+and every code cell ran. For each chapter, change the main widget's first control (typed into a slider's
+readout, a text box, or a dropdown) and wait until the widget's plot changes. Screenshots before and after
+go to tests/screenshots/ (git-ignored).
+
+JupyterLab runs on 127.0.0.1 with a token, its settings and runtime in a temporary folder, on a
+temporary copy of nbs/ (autosave never touches the tracked notebooks). `#| slow` cells are blanked in
+that copy: they are long experiments, skipped here as `nbdev_test` skips them. Kernel tests are serial,
+with timeouts and one retry, since they are sensitive to CPU load on two cores.
+"""
+import json, os, re, secrets, shutil, signal, socket, subprocess, sys, time, urllib.request
+from pathlib import Path
+import pytest
+from conftest import ROOT
+from browser import browser_page, screenshot
+
+NBS = sorted(p.name for p in (ROOT/'nbs').glob('*.ipynb') if not p.name.startswith('_'))
+CHAPTERS = [n for n in NBS if re.match(r'0[1-8]_', n)]  # each chapter has at least one widget
+RUN_TIMEOUT = float(os.environ.get('RNN_LIT_LAB_TIMEOUT', 240))  # seconds for Run All of one notebook
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+
+def _blank_slow_cells(nb_path:Path):
+    nb = json.loads(nb_path.read_text())
+    for c in nb['cells']:
+        if c['cell_type'] == 'code' and re.search(r'^#\|\s*slow\s*$', ''.join(c['source']), re.M):
+            c['source'] = ['# (a `#| slow` experiment: skipped by the browser test)']
+    nb_path.write_text(json.dumps(nb, indent=1))
+
+@pytest.fixture(scope='module')
+def lab(tmp_path_factory):
+    "A JupyterLab server on a temporary copy of nbs/; yields (base url, token, notebook folder)."
+    tmp = tmp_path_factory.mktemp('lab')
+    nbdir = tmp/'nbs'
+    shutil.copytree(ROOT/'nbs', nbdir, ignore=shutil.ignore_patterns('.ipynb_checkpoints'))
+    for nb in nbdir.glob('*.ipynb'): _blank_slow_cells(nb)
+    settings = tmp/'user-settings'/'@jupyterlab'/'apputils-extension'
+    settings.mkdir(parents=True)
+    (settings/'notification.jupyterlab-settings').write_text(json.dumps({'fetchNews': 'false', 'checkForUpdates': False}))
+    (settings.parent/'notebook-extension').mkdir()
+    (settings.parent/'notebook-extension'/'tracker.jupyterlab-settings').write_text(json.dumps({'autoStartDefaultKernel': True}))
+    app_settings = tmp/'app-settings'; app_settings.mkdir()
+    (app_settings/'overrides.json').write_text(json.dumps(
+        {'@jupyterlab/apputils-extension:notification': {'fetchNews': 'false', 'checkForUpdates': False}}))
+    token, port = secrets.token_hex(16), _free_port()
+    env = {**os.environ, 'JUPYTERLAB_SETTINGS_DIR': str(tmp/'user-settings'),
+           'JUPYTERLAB_WORKSPACES_DIR': str(tmp/'workspaces'), 'JUPYTER_RUNTIME_DIR': str(tmp/'runtime'),
+           'JUPYTER_CONFIG_DIR': str(tmp/'config'), 'MPLBACKEND': 'module://matplotlib_inline.backend_inline',
+           'PYTHONPATH': str(ROOT) + os.pathsep + os.environ.get('PYTHONPATH', '')}
+    cmd = [sys.executable, '-m', 'jupyterlab', '--no-browser', '--allow-root', '--ServerApp.ip=127.0.0.1',
+           f'--ServerApp.port={port}', '--ServerApp.port_retries=0', f'--IdentityProvider.token={token}',
+           f'--ServerApp.root_dir={nbdir}', f'--LabServerApp.app_settings_dir={app_settings}',
+           '--LabApp.news_url=', '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate']
+    log = open(tmp/'lab.log', 'w')
+    proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base = f'http://127.0.0.1:{port}'
+    try:
+        for _ in range(120):
+            try:
+                urllib.request.urlopen(f'{base}/api/status?token={token}', timeout=2); break
+            except Exception:
+                if proc.poll() is not None: pytest.fail(f'JupyterLab exited:\n{(tmp/"lab.log").read_text()[-3000:]}')
+                time.sleep(0.5)
+        else: pytest.fail(f'JupyterLab did not start:\n{(tmp/"lab.log").read_text()[-3000:]}')
+        yield base, token, nbdir
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try: proc.wait(10)
+        except subprocess.TimeoutExpired: os.killpg(proc.pid, signal.SIGKILL)
+        log.close()
+
+_PANEL = '.jp-NotebookPanel:not(.lm-mod-hidden)'
+
+def _kernel_ready(page, timeout):
+    "Wait until the kernel is connected and idle (the status bar reads '... | Idle')."
+    page.wait_for_function("""() => Array.from(document.querySelectorAll('.jp-StatusBar-TextItem'))
+        .some(e => /\\|\\s*Idle/.test(e.textContent))""", timeout=timeout*1000)
+
+def _wait_all_ran(page, timeout):
+    "Wait until every code cell shows an execution number and the kernel is idle again."
+    page.wait_for_function("""(panel) => {
+        const prompts = Array.from(document.querySelectorAll(panel + ' .jp-CodeCell .jp-InputPrompt'));
+        const ind = document.querySelector(panel + ' .jp-Notebook-ExecutionIndicator');
+        return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent))
+               && (!ind || ind.getAttribute('data-status') === 'idle'); }""", arg=_PANEL, timeout=timeout*1000)
+
+def _run_all(page, base, token, name):
+    page.goto(f'{base}/lab/tree/{name}?token={token}&reset')
+    page.wait_for_selector('.jp-NotebookPanel .jp-Notebook .jp-Cell', timeout=60000)
+    page.wait_for_timeout(500)
+    select = page.locator('.jp-Dialog button.jp-mod-accept', has_text='Select')
+    if select.count(): select.click()  # a kernel picker, when JupyterLab asks which kernel to start
+    _kernel_ready(page, 90)
+    page.locator('.lm-MenuBar-itemLabel', has_text='Run').first.click()
+    page.locator('li[data-command="runmenu:run-all"]').click()
+    _wait_all_ran(page, RUN_TIMEOUT)
+    page.keyboard.press('Control+s')
+    page.wait_for_timeout(1500)
+
+def _saved_problems(path:Path) -> list:
+    "Errors and never-run code cells in the notebook as JupyterLab saved it."
+    nb, out = json.loads(path.read_text()), []
+    for i, c in enumerate(nb['cells']):
+        if c['cell_type'] != 'code' or not ''.join(c['source']).strip(): continue
+        if c.get('execution_count') is None: out.append(f'cell {i} did not run')
+        for o in c.get('outputs', []):
+            if o['output_type'] == 'error': out.append(f"cell {i}: {o['ename']}: {o['evalue'][:200]}")
+    return out
+
+def _change_first_control(widget):
+    "Give the widget's first control a new value, the way a reader would; returns a description."
+    readout = widget.locator('.widget-readout').first
+    if readout.count():
+        handle = widget.locator('.noUi-handle').first
+        lo, hi, now = (float(handle.get_attribute(a)) for a in ('aria-valuemin', 'aria-valuemax', 'aria-valuenow'))
+        new = hi if abs(now - hi) > 1e-9 else lo
+        value = str(int(new)) if float(new).is_integer() else f'{new:g}'
+        readout.click(); readout.press('Control+a'); readout.type(value); readout.press('Enter')
+        return f'slider {now:g} -> {value}'
+    select = widget.locator('select').first
+    if select.count():
+        options = select.locator('option').all_inner_texts()
+        current = select.evaluate('s => s.options[s.selectedIndex].text')
+        new = next(o for o in options if o != current)
+        select.select_option(label=new)
+        return f'dropdown {current} -> {new}'
+    text = widget.locator('input[type="text"], textarea').first
+    old = text.input_value()
+    new = ' '.join(old.split()[1:]) or 'usain bolt is from'
+    text.fill(new); text.press('Enter')
+    return f'text {old!r} -> {new!r}'
+
+def _check(lab, name):
+    base, token, nbdir = lab
+    stem = Path(name).stem
+    with browser_page(1400, 1000) as (page, blocked):
+        try:
+            _run_all(page, base, token, name)
+            problems = _saved_problems(nbdir/name)
+        except Exception:
+            screenshot(page, f'lab-{stem}-failed', full_page=False); raise
+        if problems: screenshot(page, f'lab-{stem}-failed', full_page=False)
+        assert not problems, f'{name}: {problems}'
+        if name in CHAPTERS:
+            widget = page.locator('.widget-interact').first
+            assert widget.count(), f'{name}: no interactive widget on the page'
+            widget.scroll_into_view_if_needed()
+            img = widget.locator('.widget-output img').first
+            img.wait_for(timeout=30000)
+            before = img.get_attribute('src')
+            widget.screenshot(path=str(_shot(f'lab-{stem}-before')))
+            what = _change_first_control(widget)
+            page.wait_for_function("([el, old]) => { const i = el.querySelector('.widget-output img'); return i && i.src !== old; }",
+                                   arg=[widget.element_handle(), before], timeout=30000)
+            page.wait_for_timeout(300)
+            widget.screenshot(path=str(_shot(f'lab-{stem}-after')))
+            print(f'{name}: {what}: the plot changed')
+        else:
+            screenshot(page, f'lab-{stem}', full_page=False)
+        assert not blocked, f'{name}: requests outside 127.0.0.1: {blocked[:3]}'
+
+def _shot(name):
+    from browser import SHOTS
+    SHOTS.mkdir(exist_ok=True)
+    return SHOTS/f'{name}.png'
+
+@pytest.mark.parametrize('name', NBS)
+def test_notebook_in_jupyterlab(lab, name):
+    t0 = time.time()
+    try: _check(lab, name)
+    except Exception as e:  # one retry: kernel starts are sensitive to load on two cores
+        if 'Timeout' not in type(e).__name__: raise
+        _check(lab, name)
+    print(f'{name}: {time.time()-t0:.1f} s in the browser')
