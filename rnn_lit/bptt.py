@@ -188,7 +188,7 @@ def plot_grad_heatmap(norms:torch.Tensor, # (L, L) from `hidden_grad_norms`: [t-
     ax.set(xlabel='hidden state $h_k$ (step $k$)', ylabel='loss term $\\mathcal{L}_t$ (step $t$)')
     return ax
 
-# %% ../nbs/04_bptt.ipynb #07de9821
+# %% ../nbs/04_bptt.ipynb #d4804219
 def _scale_recurrence(rnn, scale):
     "A copy of `rnn` whose hidden-to-hidden weights are multiplied by `scale`."
     model = copy.deepcopy(rnn)
