@@ -140,7 +140,7 @@ def manual_bptt(rnn, # a ScratchRNN or torch.nn.RNN (read only: sizes, nonlinear
         return {**{k: v for l in range(rnn.num_layers) for k, v in grads[l].items()},
                 'input': _from_steps(g, batched, rnn.batch_first), 'h0': dh_0 if batched else dh_0.squeeze(1)}
 
-# %% ../nbs/04_bptt.ipynb #d12ecd59
+# %% ../nbs/04_bptt.ipynb #9a83a1f9
 def plot_loss_curves(curves:dict, # label -> the loss after each training step (a list or 1-D array)
                      ax=None, # matplotlib Axes to draw on, or None for a new figure
                      ylabel:str='loss', # the y-axis label
@@ -152,7 +152,7 @@ def plot_loss_curves(curves:dict, # label -> the loss after each training step (
     ax.legend()
     return ax
 
-# %% ../nbs/04_bptt.ipynb #b1586542
+# %% ../nbs/04_bptt.ipynb #5c41016a
 def hidden_grad_norms(rnn, # a ScratchRNN or torch.nn.RNN
                       input:torch.Tensor, # the sequence, in rnn's layout
                       grad_output:torch.Tensor, # dL_t/d(output_t) for every t, the shape of rnn's output
@@ -174,7 +174,7 @@ def hidden_grad_norms(rnn, # a ScratchRNN or torch.nn.RNN
             elif t > 1: dh = (dh * dF[t - 1]) @ W_hh  # one Jacobian: dh_t/dh_{t-1}
         return norms
 
-# %% ../nbs/04_bptt.ipynb #168e3065
+# %% ../nbs/04_bptt.ipynb #04e324de
 def plot_grad_heatmap(norms:torch.Tensor, # (L, L) from `hidden_grad_norms`: [t-1, k-1] = ||dL_t/dh_k||
                       ax=None, # matplotlib Axes to draw on, or None for a new figure
                      ):
@@ -188,7 +188,7 @@ def plot_grad_heatmap(norms:torch.Tensor, # (L, L) from `hidden_grad_norms`: [t-
     ax.set(xlabel='hidden state $h_k$ (step $k$)', ylabel='loss term $\\mathcal{L}_t$ (step $t$)')
     return ax
 
-# %% ../nbs/04_bptt.ipynb #d4804219
+# %% ../nbs/04_bptt.ipynb #2a12e029
 def _scale_recurrence(rnn, scale):
     "A copy of `rnn` whose hidden-to-hidden weights are multiplied by `scale`."
     model = copy.deepcopy(rnn)
