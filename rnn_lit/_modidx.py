@@ -48,4 +48,10 @@ d = { 'settings': { 'branch': 'main',
                                  'rnn_lit.forward.plot_unrolled': ('forward.html#plot_unrolled', 'rnn_lit/forward.py'),
                                  'rnn_lit.forward.rnn_layer': ('forward.html#rnn_layer', 'rnn_lit/forward.py'),
                                  'rnn_lit.forward.rnn_step': ('forward.html#rnn_step', 'rnn_lit/forward.py'),
-                                 'rnn_lit.forward.rnn_unroll': ('forward.html#rnn_unroll', 'rnn_lit/forward.py')}}}
+                                 'rnn_lit.forward.rnn_unroll': ('forward.html#rnn_unroll', 'rnn_lit/forward.py')},
+            'rnn_lit.loss': { 'rnn_lit.loss._check_loss_args': ('loss.html#_check_loss_args', 'rnn_lit/loss.py'),
+                              'rnn_lit.loss.encode_sentences': ('loss.html#encode_sentences', 'rnn_lit/loss.py'),
+                              'rnn_lit.loss.loss_widget': ('loss.html#loss_widget', 'rnn_lit/loss.py'),
+                              'rnn_lit.loss.plot_step_losses': ('loss.html#plot_step_losses', 'rnn_lit/loss.py'),
+                              'rnn_lit.loss.sequence_loss': ('loss.html#sequence_loss', 'rnn_lit/loss.py'),
+                              'rnn_lit.loss.train_char_rnn': ('loss.html#train_char_rnn', 'rnn_lit/loss.py')}}}
