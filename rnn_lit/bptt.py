@@ -8,13 +8,14 @@ __all__ = ['activation_derivative', 'rnn_layer_backward', 'rnn_layer_grads', 'ma
 
 # %% ../nbs/04_bptt.ipynb #6a165851
 import copy
+from contextlib import contextmanager
 import numpy as np
 import torch
 import matplotlib.pyplot as plt
 import ipywidgets as widgets
 from matplotlib.colors import LogNorm
 from .core import check_int, check_sequence, check_state, get_ax
-from .forward import rnn_layer
+from .forward import rnn_layer, ScratchRNN
 
 # %% ../nbs/04_bptt.ipynb #abf86ab8
 _DERIVATIVES = {
@@ -171,7 +172,7 @@ def hidden_grad_norms(rnn, # a ScratchRNN or torch.nn.RNN
             dh[t - 1] += g[t - 1]  # the loss at step t starts at h_t
             norms[:, t - 1] = dh.flatten(1).norm(dim=1)
             if t > 1 and truncate is not None and (t - 1) % truncate == 0: dh.zero_()  # the cut stops every path
-            elif t > 1: dh = (dh * dF[t - 1]) @ W_hh  # one Jacobian: dh_t/dh_{t-1}
+            elif t > 1: dh = ((dh * dF[t - 1]).flatten(0, 1) @ W_hh).view(dh.shape)  # one Jacobian dh_t/dh_{t-1}, as one 2-D product
         return norms
 
 # %% ../nbs/04_bptt.ipynb #04e324de
@@ -196,15 +197,34 @@ def _scale_recurrence(rnn, scale):
         for l in range(model.num_layers): getattr(model, f'weight_hh_l{l}').mul_(scale)
     return model
 
-def bptt_heatmap_widget(rnn, # a ScratchRNN or torch.nn.RNN
-                        input:torch.Tensor, # the sequence, in rnn's layout
-                        grad_output:torch.Tensor, # dL_t/d(output_t), the shape of rnn's output
+@contextmanager
+def _one_thread():
+    "Run a block on one torch thread: for tiny tensors on a busy machine, waking a second thread costs more than the work."
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try: yield
+    finally: torch.set_num_threads(threads)
+
+def _demo_case(seed):
+    "A random tanh ScratchRNN (H_in=2, H_out=8), a sequence (L=16, N=4) and a gradient for its output, from `seed`."
+    with torch.random.fork_rng():  # leaves the caller's random state alone
+        torch.manual_seed(seed)
+        return ScratchRNN(2, 8), torch.randn(16, 4, 2), torch.randn(16, 4, 8)
+
+def bptt_heatmap_widget(rnn=None, # a ScratchRNN or torch.nn.RNN; None for a random one (with `input` and `grad_output`)
+                        input:torch.Tensor|None=None, # the sequence, in rnn's layout (needed when `rnn` is given)
+                        grad_output:torch.Tensor|None=None, # dL_t/d(output_t), the shape of rnn's output (needed with `rnn`)
                         h0:torch.Tensor|None=None, # initial states, or None for zeros
+                        seed:int=0, # the seed of the random network used when `rnn` is None
                        ) -> widgets.interactive:
     "Sliders for the truncation length k and a factor on $W_{hh}$, redrawing the heatmap of $\\lVert \\partial \\mathcal{L}_t / \\partial h_k \\rVert$."
+    if rnn is None: rnn, input, grad_output = _demo_case(seed)
+    for name, value in (('input', input), ('grad_output', grad_output)):
+        if value is None: raise ValueError(f"{name}: expected a tensor when rnn is given, got None")
     L = check_sequence(input, rnn.input_size, rnn.batch_first)[0].shape[0]
     def show(truncate=L, scale=1.0):
-        ax = plot_grad_heatmap(hidden_grad_norms(_scale_recurrence(rnn, scale), input, grad_output, h0, truncate))
+        with _one_thread(): norms = hidden_grad_norms(_scale_recurrence(rnn, scale), input, grad_output, h0, truncate)
+        ax = plot_grad_heatmap(norms)
         ax.set_title(f'truncate k = {truncate}, $W_{{hh}}$ x {scale:g}')
         plt.show()
         return ax
