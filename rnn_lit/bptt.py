@@ -175,7 +175,7 @@ def hidden_grad_norms(rnn, # a ScratchRNN or torch.nn.RNN
             elif t > 1: dh = ((dh * dF[t - 1]).flatten(0, 1) @ W_hh).view(dh.shape)  # one Jacobian dh_t/dh_{t-1}, as one 2-D product
         return norms
 
-# %% ../nbs/04_bptt.ipynb #04e324de
+# %% ../nbs/04_bptt.ipynb #67d64c20
 def plot_grad_heatmap(norms:torch.Tensor, # (L, L) from `hidden_grad_norms`: [t-1, k-1] = ||dL_t/dh_k||
                       ax=None, # matplotlib Axes to draw on, or None for a new figure
                      ):
@@ -189,7 +189,7 @@ def plot_grad_heatmap(norms:torch.Tensor, # (L, L) from `hidden_grad_norms`: [t-
     ax.set(xlabel='hidden state $h_k$ (step $k$)', ylabel='loss term $\\mathcal{L}_t$ (step $t$)')
     return ax
 
-# %% ../nbs/04_bptt.ipynb #2a12e029
+# %% ../nbs/04_bptt.ipynb #f329a445
 def _scale_recurrence(rnn, scale):
     "A copy of `rnn` whose hidden-to-hidden weights are multiplied by `scale`."
     model = copy.deepcopy(rnn)
