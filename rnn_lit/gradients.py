@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn, Tensor
 import matplotlib.pyplot as plt
+from matplotlib.ticker import LogFormatter, NullFormatter
 import ipywidgets as widgets
 from .core import check_int, check_sequence, check_state, get_ax, model_color
 from .forward import ScratchRNN, activation, rnn_layer
@@ -143,13 +144,15 @@ def plot_jacobian_norms(curves:dict, # {sigma_max: norms}, norms ||dh_L/dh_k|| f
     for (sigma_max, norms), color in zip(sorted(curves.items()), colors):
         norms = np.asarray(torch.as_tensor(norms).detach().cpu(), dtype=float)
         distance = np.arange(len(norms))[::-1]  # L - k for k = 0..L
-        ax.plot(distance, norms, color=color, marker='.', label=f'$\\sigma_{{max}}$ = {sigma_max:g}')
+        ax.plot(distance, norms, color=color, marker='.', label=f'σₘₐₓ = {sigma_max:g}')  # plain text: mathtext halved the redraw speed
         ax.plot(distance, pascanu_bound(sigma_max, gamma, distance.astype(float)), color=color, ls='--', lw=1)
     ax.axhline(1, color='grey', lw=0.5)
     ax.set_yscale('log', nonpositive='mask')
+    ax.yaxis.set_major_formatter(LogFormatter(labelOnlyBase=True))  # '1e-20' as text: typeset labels cost most of a redraw
+    ax.yaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel('steps back, $L - k$')
     ax.set_ylabel('$\\|\\partial h_L / \\partial h_k\\|_2$ (no unit)')
-    ax.legend(title=f'dashed: $(\\gamma\\sigma_{{max}})^{{L-k}}$, $\\gamma$ = {gamma:g}', fontsize=8, title_fontsize=8)
+    ax.legend(title=f'dashed: the bound (γσₘₐₓ)ᴸ⁻ᵏ, γ = {gamma:g}', fontsize=8, title_fontsize=8)
     return ax
 
 # %% ../nbs/05_gradients.ipynb #e48161b7
@@ -175,21 +178,25 @@ def train_with_clipping(model:nn.Module, # maps `input` to a prediction of the s
     return history
 
 # %% ../nbs/05_gradients.ipynb #e520e12f
-def plot_training_curves(runs:dict, # {label: history} with history['loss'] as from `train_with_clipping`
+_CURVE_LABELS = {'loss': 'training loss (mean squared error)', 'grad_norm': 'gradient norm before clipping'}
+
+def plot_training_curves(runs:dict, # {label: history}, each history as from `train_with_clipping`
+                         key:str='loss', # what to plot: 'loss' or 'grad_norm' (the gradient norm before clipping)
                          ax=None, # a matplotlib Axes to draw on, or None for a new figure
                         ):
-    "Plot the loss of each run against the step (log scale), marking with a cross and a line where a run went non-finite."
+    "Plot the loss (or gradient norm) of each run against the step, log scale, marking with a cross where a run went non-finite."
+    if key not in _CURVE_LABELS: raise ValueError(f"key: expected one of {list(_CURVE_LABELS)}, got {key!r}")
     ax = get_ax(ax)
     for (label, history), color in zip(runs.items(), plt.cm.tab10.colors):
-        loss = np.asarray(history['loss'], dtype=float)
-        finite = np.isfinite(loss)
-        ax.plot(np.arange(len(loss))[finite], loss[finite], color=color, label=label)
+        values = np.asarray(history[key], dtype=float)
+        finite = np.isfinite(values)
+        ax.plot(np.arange(len(values))[finite], values[finite], color=color, label=label)
         if not finite.all():
-            step = int(np.argmin(finite))  # the first non-finite loss
+            step = int(np.argmin(finite))  # the first non-finite value
             ax.axvline(step, color=color, ls=':', lw=1)
-            ax.plot([step], [loss[finite].max()], 'x', color=color, ms=10, mew=2, label=f'{label}: loss is {loss[step]} at step {step}')
+            ax.plot([step], [values[finite].max()], 'x', color=color, ms=10, mew=2, label=f'{label}: {values[step]} at step {step}')
     ax.set_yscale('log')
-    ax.set_xlabel('SGD step'); ax.set_ylabel('training loss (mean squared error)')
+    ax.set_xlabel('SGD step'); ax.set_ylabel(_CURVE_LABELS[key])
     ax.legend(fontsize=8)
     return ax
 
@@ -203,8 +210,10 @@ def spectral_lab_widget(hidden_size:int=24, # H_out of the RNN in the lab
     def show(sigma_max, nonlinearity, L):
         rnn = rnn_with_sigma_max(2, hidden_size, sigma_max, nonlinearity, bias=False, seed=seed)
         gamma = DERIVATIVE_BOUND[nonlinearity]
-        ax = plot_jacobian_norms({sigma_max: jacobian_norms(rnn, quiet_input[:L]).norms}, gamma)
-        ax.set_title(f'{nonlinearity}, $\\sigma_{{max}}$ = {sigma_max:g} ($1/\\gamma$ = {1 / gamma:g}), L = {L}')
+        fig, ax = plt.subplots(figsize=(6, 3.5))
+        fig.subplots_adjust(left=0.13, right=0.97, bottom=0.14, top=0.91)  # fixed margins: a constrained layout doubled the redraw time
+        plot_jacobian_norms({sigma_max: jacobian_norms(rnn, quiet_input[:L]).norms}, gamma, ax=ax)
+        ax.set_title(f'{nonlinearity}, σₘₐₓ = {sigma_max:g} (1/γ = {1 / gamma:g}), L = {L}')
         plt.show()
         return ax
     return widgets.interactive(show,
