@@ -1,7 +1,7 @@
 """Chapter 5 (rnn_lit.gradients): how fast the spectral lab redraws, and what its computation costs.
 
 The lab's callback rebuilds a 24-unit ScratchRNN, computes ||dh_L/dh_k|| for every k with `jacobian_norms` and draws
-a new figure. Measured: the median time from setting a control to the drawn figure (rendered to pixels with the Agg
+a new figure. Measured: the median wall time (and CPU time) from setting a control to the drawn figure (rendered to pixels with the Agg
 backend), for each of its three controls at the longest sequence (L = 100), and `jacobian_norms` alone.
 
   python tests/bench/bench_gradients.py [--quick]
@@ -9,11 +9,12 @@ backend), for each of its three controls at the longest sequence (L = 100), and 
 import os, statistics, sys, time
 os.environ.setdefault('MPLBACKEND', 'Agg')
 
-def _median_ms(f, repeats:int) -> float:
+def _median_ms(f, repeats:int, clock=time.perf_counter) -> float:
+    "Median milliseconds of `f()` by `clock`: wall time, or `time.process_time` for the CPU time this process used."
     f()  # warm-up
     times = []
     for _ in range(repeats):
-        t0 = time.perf_counter(); f(); times.append(time.perf_counter() - t0)
+        t0 = clock(); f(); times.append(clock() - t0)
     return 1000 * statistics.median(times)
 
 def rows(quick=False) -> list:
@@ -35,8 +36,11 @@ def rows(quick=False) -> list:
     out = []
     for name, ctrl, values in [('sigma_max', sigma, [2.5, 0.9]), ('nonlinearity', nonlinearity, ['sigmoid', 'tanh']),
                                ('L', length, [99, 100])]:
-        out.append(dict(benchmark=f'gradients.spectral_lab_widget: change {name}, L = 100, H_out = 24',
-                        measure='redraw incl. render (median ms)', value=_median_ms(change(ctrl, values), repeats), goal='< 150'))
+        bench = f'gradients.spectral_lab_widget: change {name}, L = 100, H_out = 24'
+        out.append(dict(benchmark=bench, measure='redraw incl. render (median ms)', value=_median_ms(change(ctrl, values), repeats), goal='< 150'))
+        # CPU time is what a redraw costs on an idle machine; wall time on a shared one includes waiting for a core
+        out.append(dict(benchmark=bench, measure='the same, CPU time (median ms)',
+                        value=_median_ms(change(ctrl, values), repeats, time.process_time), goal='< 150'))
     rnn, x = rnn_with_sigma_max(2, 24, 1.5), 0.1 * torch.randn(100, 2)
     out.append(dict(benchmark='gradients.jacobian_norms, L = 100, H_out = 24', measure='median ms',
                     value=_median_ms(lambda: jacobian_norms(rnn, x), repeats), goal='(part of the redraw)'))
