@@ -8,6 +8,7 @@ _exports = {
     'ScratchRNN': 'forward', 'rnn_step': 'forward', 'activation': 'forward',
     'sequence_loss': 'loss',
     'manual_bptt': 'bptt',
+    'jacobian_norms': 'gradients',
 }
 
 def __getattr__(name):
