@@ -8,13 +8,12 @@ __all__ = ['activation_derivative', 'rnn_layer_forward', 'rnn_layer_backward', '
 
 # %% ../nbs/04_bptt.ipynb #6a165851
 import copy
-from contextlib import contextmanager
 import numpy as np
 import torch
 import matplotlib.pyplot as plt
 import ipywidgets as widgets
 from matplotlib.colors import LogNorm
-from .core import check_int, check_sequence, check_state, get_ax
+from .core import check_int, check_sequence, check_state, get_ax, one_thread
 from .forward import ScratchRNN
 
 # %% ../nbs/04_bptt.ipynb #abf86ab8
@@ -220,14 +219,6 @@ def _scale_recurrence(rnn, scale):
         for l in range(model.num_layers): getattr(model, f'weight_hh_l{l}').mul_(scale)
     return model
 
-@contextmanager
-def _one_thread():
-    "Run a block on one torch thread: for tiny tensors on a busy machine, waking a second thread costs more than the work."
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try: yield
-    finally: torch.set_num_threads(threads)
-
 def _demo_case(seed):
     "A random tanh ScratchRNN (H_in=2, H_out=8), a sequence (L=16, N=4) and a gradient for its output, from `seed`."
     with torch.random.fork_rng():  # leaves the caller's random state alone
@@ -246,7 +237,7 @@ def bptt_heatmap_widget(rnn=None, # a ScratchRNN or torch.nn.RNN; None for a ran
         if value is None: raise ValueError(f"{name}: expected a tensor when rnn is given, got None")
     L = check_sequence(input, rnn.input_size, rnn.batch_first)[0].shape[0]
     def show(truncate=L, scale=1.0):
-        with _one_thread(): norms = hidden_grad_norms(_scale_recurrence(rnn, scale), input, grad_output, h0, truncate)
+        with one_thread(): norms = hidden_grad_norms(_scale_recurrence(rnn, scale), input, grad_output, h0, truncate)
         ax = plot_grad_heatmap(norms)
         ax.set_title(f'truncate k = {truncate}, $W_{{hh}}$ x {scale:g}')
         plt.show()

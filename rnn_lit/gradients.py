@@ -9,7 +9,6 @@ __all__ = ['DERIVATIVE_BOUND', 'step_jacobians', 'JacobianNorms', 'jacobian_norm
 
 # %% ../nbs/05_gradients.ipynb #c3c8011f
 import math
-from contextlib import contextmanager
 from dataclasses import dataclass
 import numpy as np
 import torch
@@ -17,7 +16,7 @@ from torch import nn, Tensor
 import matplotlib.pyplot as plt
 from matplotlib.ticker import LogFormatter, NullFormatter
 import ipywidgets as widgets
-from .core import check_int, check_sequence, check_state, get_ax, model_color
+from .core import check_int, check_sequence, check_state, get_ax, model_color, one_thread
 from .forward import ScratchRNN, activation, rnn_layer
 
 # %% ../nbs/05_gradients.ipynb #d346cae5
@@ -72,20 +71,12 @@ class JacobianNorms:
         "The number of steps back, $L - k$, for each entry of `norms`: (L, L-1, ..., 0)."
         return torch.arange(len(self.norms) - 1, -1, -1)
 
-@contextmanager
-def _one_thread():
-    "Run torch on one thread inside the block: for matrices of a few dozen rows, threads only add hand-off costs."
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try: yield
-    finally: torch.set_num_threads(before)
-
 def jacobian_norms(rnn, # a single-layer torch.nn.RNN or ScratchRNN
                    input:Tensor, # one sequence: (L, H_in), or a batch of one (L, 1, H_in) ((1, L, H_in) if batch_first)
                    h0:Tensor|None=None, # the initial state, (1, H_out) or (1, 1, H_out) for a batch of one; None for zeros
                   ) -> JacobianNorms:
     "The spectral norm of $\\partial h_L / \\partial h_k$ for every $k$, computed as the product of the step Jacobians."
-    with _one_thread():  # L small products in a row: on a busy machine, 2 threads made this 50x slower
+    with one_thread():  # L small products in a row: on a busy machine, 2 threads made this 50x slower
         J = step_jacobians(rnn, input, h0)  # (L, H_out, H_out)
         product = torch.eye(J.shape[1], dtype=J.dtype)  # dh_L/dh_L
         products = [product]

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn, Tensor
 import matplotlib.pyplot as plt
 import ipywidgets as widgets
-from .core import check_int, get_ax
+from .core import check_int, get_ax, one_thread
 from .forward import ScratchRNN
 
 # %% ../nbs/03_loss.ipynb #40b5545a
@@ -91,14 +91,12 @@ def train_char_rnn(inputs:Tensor, # one-hot characters, (L, N, C)
         torch.manual_seed(check_int(seed, 'seed', minimum=0))
         rnn, head = ScratchRNN(inputs.shape[-1], hidden_size), nn.Linear(hidden_size, inputs.shape[-1])
     opt = torch.optim.Adam([*rnn.parameters(), *head.parameters()], lr=lr)
-    history, threads = [], torch.get_num_threads()
-    torch.set_num_threads(1)  # matrices this small run fastest on one thread: handing work to others costs more
-    try:
+    history = []
+    with one_thread():  # matrices this small run fastest on one thread: handing work to others costs more
         for _ in range(steps):
             loss = sequence_loss(head(rnn(inputs)[0]), targets, 'batchmean')
             opt.zero_grad(); loss.backward(); opt.step()
             history.append(loss.item())
-    finally: torch.set_num_threads(threads)
     return rnn, head, history
 
 # %% ../nbs/03_loss.ipynb #edd5fc45
