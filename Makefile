@@ -47,7 +47,7 @@ lab: $(STAMP)
 	$(VENV)/bin/jupyter lab --notebook-dir=nbs
 
 bench: $(STAMP)
-	$(PY) bench/run.py
+	$(PY) tests/bench/run.py
 
 clean:
 	rm -rf _build _site _proc _docs tests/screenshots

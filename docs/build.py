@@ -111,6 +111,7 @@ def _convert_cell(cell:dict) -> dict:
     outs, notes = [], []
     for o in cell.get('outputs', []):
         data = o.get('data', {})
+        if o.get('output_type') == 'stream' and not ''.join(o.get('text', '')).strip(): continue  # progress-bar leftovers
         if _WIDGET in data:
             notes.append(_widget_note(''.join(data.get('text/plain', ''))))
             continue
@@ -131,7 +132,7 @@ def to_myst(nb:dict, pages:list=None) -> dict:
         c = _convert_cell(cell)
         if c is not None: cells.append(c)
     head = f"# {fm.get('title', 'Untitled')}\n"
-    if fm.get('description'): head += f"\n<p class=\"page-description\">{fm['description']}</p>\n"
+    if fm.get('description'): head += f"\n{{.page-description}}\n{fm['description']}\n"
     cells.insert(0, {'cell_type': 'markdown', 'id': 'title', 'metadata': {}, 'source': head})
     if pages:
         toc = '```{toctree}\n:hidden:\n:maxdepth: 1\n\n' + '\n'.join(pages) + '\n```\n'
@@ -161,11 +162,15 @@ def build(only=None, run=True, workers=2) -> Path:
         shutil.copytree(ROOT/'nbs', EXEC, ignore=shutil.ignore_patterns('.ipynb_checkpoints', '_proc', '_docs'))
     shutil.rmtree(SRC, ignore_errors=True); (BUILD/'proc').mkdir(parents=True, exist_ok=True); SRC.mkdir(parents=True)
     nbs = notebooks(EXEC)
-    if only: nbs = [p for p in nbs if p.stem in only or p.name in only]
+    if only: nbs = [p for p in nbs if p.stem in only or p.name in only or p.stem == 'index']
     env = {**os.environ, 'MPLBACKEND': 'Agg', 'PYTHONPATH': str(ROOT) + os.pathsep + os.environ.get('PYTHONPATH', '')}
     os.environ.update(env)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context('spawn')) as pool:
-        futs = {p: pool.submit(_exec_and_process, str(p), str(BUILD/'proc'/p.name), run) for p in nbs}
+    # each notebook in a fresh process; the task is named through the module `build`, not `__main__`,
+    # since the IPython shell that runs a notebook replaces `__main__` in its process
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import build as this
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context('spawn'), max_tasks_per_child=1) as pool:
+        futs = {p: pool.submit(this._exec_and_process, str(p), str(BUILD/'proc'/p.name), run) for p in nbs}
         for p, f in futs.items(): print(f'  executed {p.name}: {f.result():.1f} s')
     t1 = time.time()
     procd = [(p.stem, json.loads((BUILD/'proc'/p.name).read_text())) for p in nbs]

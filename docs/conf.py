@@ -21,7 +21,7 @@ nb_execution_mode = 'off'
 nb_render_markdown_format = 'myst'   # math inside markdown outputs (show_doc) renders too
 nb_ipywidgets_js = {}                # no widget JavaScript from a CDN; widgets get a static note instead
 nb_merge_streams = True
-myst_enable_extensions = ['dollarmath', 'amsmath']
+myst_enable_extensions = ['dollarmath', 'amsmath', 'attrs_block']
 myst_heading_anchors = 3
 
 html_theme = 'sphinx_book_theme'

@@ -5,6 +5,10 @@ __version__ = "0.1.0"
 # This file is the one module not generated from a notebook: nbdev_export only updates the version above.
 _exports = {
     'set_seed': 'core', 'get_device': 'core', 'check_sequence': 'core', 'check_state': 'core',
+    'ScratchRNN': 'forward', 'rnn_step': 'forward', 'activation': 'forward',
+    'sequence_loss': 'loss',
+    'manual_bptt': 'bptt',
+    'jacobian_norms': 'gradients',
 }
 
 def __getattr__(name):

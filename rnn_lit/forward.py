@@ -143,9 +143,9 @@ def rnn_layer(x:Tensor, # the input sequence, (L, N, H_in)
     "The same as `rnn_unroll`, faster: the input projection of all steps in one matmul, one `addmm` per step."
     L, N, H_in = x.shape
     F = activation(nonlinearity).F
-    xw = x.reshape(L * N, H_in) @ W_xh.T  # (L*N, H_out): W_xh x_t for every t at once
-    if b_xh is not None: xw = xw + (b_xh + b_hh if b_hh is not None else b_xh)
-    elif b_hh is not None: xw = xw + b_hh
+    x_2d = x.reshape(L * N, H_in)  # (L*N, H_in): every step of every sequence as one batch
+    b = b_xh if b_hh is None else (b_hh if b_xh is None else b_xh + b_hh)  # the two biases act only through their sum
+    xw = x_2d @ W_xh.T if b is None else torch.addmm(b, x_2d, W_xh.T)  # (L*N, H_out): W_xh x_t + b for every t at once
     W_hh_T, h, states = W_hh.T, h0, []
     for xw_t in xw.view(L, N, -1).unbind(0):  # xw_t: (N, H_out)
         h = F(torch.addmm(xw_t, h, W_hh_T))  # xw_t + h_{t-1} W_hh^T
@@ -228,7 +228,7 @@ class ScratchRNN(nn.Module):
         if self.batch_first: s += ', batch_first=True'
         return s
 
-# %% ../nbs/02_forward.ipynb #9fa10f6b
+# %% ../nbs/02_forward.ipynb #9c23727e
 def forward_widget(steps:int=20, # the sequence length L
                    hidden_size:int=12, # H_out, the number of hidden units shown
                    seed:int=0, # the seed of the weights and the input burst

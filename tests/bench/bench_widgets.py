@@ -1,0 +1,63 @@
+"""Widget redraw latency: for every chapter's `*_widget()`, the time from setting its main control to the
+redrawn figure (the callback runs synchronously when the value changes, as in a kernel).
+
+  python tests/bench/bench_widgets.py [--quick]
+"""
+import importlib, inspect, os, pkgutil, statistics, sys, time
+os.environ.setdefault('MPLBACKEND', 'Agg')
+
+def widget_factories():
+    "(module name, function name, function) for every exported function of rnn_lit named *_widget."
+    import rnn_lit
+    out = []
+    for m in sorted(pkgutil.iter_modules(rnn_lit.__path__), key=lambda m: m.name):
+        if m.name.startswith('_') or m.name == 'cli': continue
+        mod = importlib.import_module(f'rnn_lit.{m.name}')
+        for name in getattr(mod, '__all__', []):
+            f = getattr(mod, name)
+            if name.endswith('_widget') and inspect.isfunction(f): out.append((m.name, name, f))
+    return out
+
+def _values(ctrl):
+    "Two different values for the control `ctrl`, to alternate between."
+    import ipywidgets as W
+    if isinstance(ctrl, (W.IntSlider, W.FloatSlider, W.FloatLogSlider)):
+        return [ctrl.max if ctrl.value != ctrl.max else ctrl.min, ctrl.value]
+    if isinstance(ctrl, (W.Dropdown, W.ToggleButtons, W.RadioButtons, W.Select)):
+        vals = [o[1] if isinstance(o, tuple) else o for o in ctrl.options]
+        other = next(v for v in vals if v != ctrl.value)
+        return [other, ctrl.value]
+    if isinstance(ctrl, (W.Text, W.Textarea)):
+        words = ctrl.value.split()
+        return [' '.join(words[1:]) or ctrl.value + ' x', ctrl.value]
+    if isinstance(ctrl, W.Checkbox): return [not ctrl.value, ctrl.value]
+    raise TypeError(f'no way to change a {type(ctrl).__name__}')
+
+def redraw_ms(w, repeats=9) -> float:
+    "Median milliseconds for `w` to redraw after its first control changes."
+    import matplotlib.pyplot as plt
+    ctrl, times = w.children[0], []
+    values = _values(ctrl)
+    for i in range(repeats):
+        t0 = time.perf_counter()
+        ctrl.value = values[i % 2]
+        times.append(time.perf_counter() - t0)
+        plt.close('all')
+    return 1000 * statistics.median(times)
+
+def rows(quick=False):
+    import matplotlib.pyplot as plt
+    out = []
+    for mod, name, f in widget_factories():
+        try: w = f()
+        except TypeError as e:
+            out.append(dict(benchmark=f'{mod}.{name}', measure='redraw (median ms)', value=float('nan'), goal='< 150', note=str(e)))
+            continue
+        plt.close('all')
+        out.append(dict(benchmark=f'{mod}.{name}', measure='redraw (median ms)', value=redraw_ms(w, 5 if quick else 11), goal='< 150'))
+    return out
+
+if __name__ == '__main__':
+    sys.path.insert(0, os.path.dirname(__file__))
+    from run import print_table
+    print_table(rows('--quick' in sys.argv))
