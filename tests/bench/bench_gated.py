@@ -1,61 +1,85 @@
-"""Speed of ScratchLSTM / ScratchGRU against torch.nn.LSTM / nn.GRU: forward + backward on CPU.
+"""Speed of ScratchLSTM / ScratchGRU against torch.nn.LSTM / nn.GRU on the CPU: forward + backward, side by side.
 
-Run `python tests/bench/bench_gated.py [--quick] [--threads N]`. Each repeat times every model once, in turn
-(interleaved, so a change of machine load hits all of them alike); the table shows medians and the ratio
-scratch / torch. Both sides run under the same `torch.set_num_threads`. Not collected by pytest.
+Run from the repository root: `python tests/bench/bench_gated.py [--quick] [--threads N]`.
+Not collected by pytest (the file name does not start with `test_`). `rows()` returns the table for `make bench`.
+Each repeat times every model once, in alternating order (interleaved, so a burst of load on a shared machine hits
+all of them); the figures are medians over repeats, and the ratios are scratch / torch. All models run under the
+same `torch.set_num_threads`. Also measured: the plain loop over `lstm_cell` / `gru_cell` (the notebook's first
+version, before hoisting, fusing and the hand-written backward), and for the LSTM torch without oneDNN, whose fused
+kernel `nn.LSTM` uses on the CPU in float32 (`nn.GRU` has none).
 """
-import argparse, statistics, sys, time
+import sys, time, statistics
 from pathlib import Path
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script from anywhere
 import torch
 from torch import nn
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from rnn_lit.gated import ScratchLSTM, ScratchGRU
+from rnn_lit.gated import ScratchLSTM, ScratchGRU, lstm_layer_plain, gru_layer_plain
 
 SHAPES = [dict(L=64, N=32, H_in=28, H_out=128), dict(L=25, N=1, H_in=65, H_out=100)]
 GOAL = '<= 1.0 (bar 1.3)'
 
-def _fwd_bwd(model, x):
-    "One forward and backward pass; the loss is the sum of the output."
-    output, _ = model(x)
-    output.sum().backward()
+class _PlainLoop(nn.Module):
+    "A scratch model's weights run through the plain loop (one layer), for comparison."
+    def __init__(self, model): super().__init__(); self.model = model
+    def forward(self, x):
+        h0 = x.new_zeros(x.shape[1], self.model.hidden_size)
+        if self.model.mode == 'LSTM':
+            out, h, c = lstm_layer_plain(x, h0, h0, *self.model.layer_weights(0))
+            return out, (h[None], c[None])
+        out, h = gru_layer_plain(x, h0, *self.model.layer_weights(0))
+        return out, h[None]
 
-def _time_interleaved(fns:dict, repeats:int, warmup:int=3) -> dict:
-    "Median seconds of each function, timing them in turn within every repeat."
-    for f in fns.values():
-        for _ in range(warmup): f()
-    times = {k: [] for k in fns}
-    for _ in range(repeats):
-        for k, f in fns.items():
-            t0 = time.perf_counter(); f(); times[k].append(time.perf_counter() - t0)
-    return {k: statistics.median(v) for k, v in times.items()}
+class _NoOneDNN(nn.Module):
+    "torch.nn.LSTM with oneDNN switched off: PyTorch's own loop over ATen operations."
+    def __init__(self, model): super().__init__(); self.model = model
+    def forward(self, x):
+        with torch.backends.mkldnn.flags(enabled=False): return self.model(x)
+
+def _step(model, x, g_out):
+    "One forward + backward pass; gradients of every parameter (not accumulated, so repeats are alike)."
+    out, _ = model(x)
+    return torch.autograd.grad((out * g_out).sum(), list(model.parameters()))
+
+def _time(fn):
+    t0 = time.perf_counter(); fn(); return time.perf_counter() - t0
+
+def measure(kind, L, N, H_in, H_out, repeats=30, warmup=3, seed=0):
+    "Median seconds of one forward + backward for torch's model, the scratch model and the plain loop."
+    torch.manual_seed(seed)
+    reference = getattr(nn, kind)(H_in, H_out)
+    scratch = {'LSTM': ScratchLSTM, 'GRU': ScratchGRU}[kind](H_in, H_out)
+    scratch.load_state_dict(reference.state_dict())
+    models = {'torch': reference, 'scratch': scratch, 'plain loop': _PlainLoop(scratch)}
+    if kind == 'LSTM': models['torch without oneDNN'] = _NoOneDNN(reference)
+    x, g_out = torch.randn(L, N, H_in), torch.randn(L, N, H_out)
+    times = {name: [] for name in models}
+    for _ in range(warmup):
+        for m in models.values(): _step(m, x, g_out)
+    for r in range(repeats):
+        order = list(models) if r % 2 == 0 else list(reversed(models))
+        for name in order: times[name].append(_time(lambda: _step(models[name], x, g_out)))
+    return {name: statistics.median(t) for name, t in times.items()}
 
 def rows(quick:bool=False, # fewer repeats, for a smoke test
          threads:int=1, # torch.set_num_threads for every model
         ) -> list:
-    "The benchmark table: one dict per row with keys benchmark, measure, value, goal."
-    torch.set_num_threads(threads)
-    repeats, out = (5 if quick else 31), []
-    for shape in SHAPES:
-        L, N, H_in, H_out = shape['L'], shape['N'], shape['H_in'], shape['H_out']
-        x = torch.randn(L, N, H_in, generator=torch.Generator().manual_seed(0))
-        where = f'L={L} N={N} H_in={H_in} H_out={H_out}'
-        for name, ours_cls, torch_cls in (('LSTM', ScratchLSTM, nn.LSTM), ('GRU', ScratchGRU, nn.GRU)):
-            theirs = torch_cls(H_in, H_out)
-            ours = ours_cls(H_in, H_out); ours.load_state_dict(theirs.state_dict())
-            fns = {'ours': lambda: _fwd_bwd(ours, x), 'torch': lambda: _fwd_bwd(theirs, x)}
-            if name == 'LSTM':  # torch's CPU LSTM runs oneDNN's fused kernel; its plain ATen loop, for reference
-                def plain():
-                    with torch.backends.mkldnn.flags(enabled=False): _fwd_bwd(theirs, x)
-                fns['torch_no_onednn'] = plain
-            t = _time_interleaved(fns, repeats)
-            out.append(dict(benchmark=f'Scratch{name} / nn.{name} fwd+bwd, {where}', measure='time ratio',
-                            value=t['ours'] / t['torch'], goal=GOAL))
-            out.append(dict(benchmark=f'Scratch{name} fwd+bwd, {where}', measure='median ms', value=1e3 * t['ours'], goal=''))
-            out.append(dict(benchmark=f'nn.{name} fwd+bwd, {where}', measure='median ms', value=1e3 * t['torch'], goal=''))
-            if 'torch_no_onednn' in t:
+    "The benchmark table: one dict per figure with keys benchmark, measure, value, goal."
+    torch.set_num_threads(threads)  # the same thread count for every model
+    out = []
+    for kind in ('LSTM', 'GRU'):
+        for s in SHAPES:
+            where = f"L={s['L']} N={s['N']} H_in={s['H_in']} H_out={s['H_out']}"
+            t = measure(kind, **s, repeats=5 if quick else 30)
+            out.append(dict(benchmark=f'Scratch{kind} / nn.{kind}, fwd+bwd, {where}', measure='time ratio',
+                            value=t['scratch'] / t['torch'], goal=GOAL))
+            out.append(dict(benchmark=f'plain loop / nn.{kind}, fwd+bwd, {where}', measure='time ratio',
+                            value=t['plain loop'] / t['torch'], goal='(before)'))
+            if 'torch without oneDNN' in t:
                 out.append(dict(benchmark=f'ScratchLSTM / nn.LSTM without oneDNN, {where}', measure='time ratio',
-                                value=t['ours'] / t['torch_no_onednn'], goal='(reference)'))
+                                value=t['scratch'] / t['torch without oneDNN'], goal='(reference)'))
+            for name in t:
+                out.append(dict(benchmark=f'{kind} {name}, fwd+bwd, {where}', measure='median ms',
+                                value=1e3 * t[name], goal=''))
     return out
 
 def print_table(table:list):
@@ -64,9 +88,11 @@ def print_table(table:list):
     for r in table: print(f"{r['benchmark']:{w}s}  {r['measure']:10s}  {r['value']:8.2f}  {r['goal']}")
 
 if __name__ == '__main__':
+    import argparse, warnings
+    warnings.filterwarnings('ignore', message='TF32 acceleration on top of oneDNN')
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('--quick', action='store_true', help='5 repeats instead of 31')
-    p.add_argument('--threads', type=int, default=1, help='torch.set_num_threads for both sides (default 1)')
+    p.add_argument('--quick', action='store_true', help='5 repeats instead of 30')
+    p.add_argument('--threads', type=int, default=1, help='torch.set_num_threads for every model (default 1)')
     a = p.parse_args()
-    print(f'torch {torch.__version__}, {a.threads} thread(s)')
+    print(f'torch {torch.__version__}, {a.threads} thread(s), CPU time under whatever load the machine has')
     print_table(rows(quick=a.quick, threads=a.threads))
