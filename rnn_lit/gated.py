@@ -109,6 +109,7 @@ class LSTMLayerFunction(torch.autograd.Function):
     "One LSTM layer over a whole sequence: the hoisted, fused forward and the hand-written backward."
     @staticmethod
     def forward(ctx, x, h0, c0, W_ih, W_hh, b_ih, b_hh):
+        "The arguments and results of `lstm_layer`; saves the gates and states of every step for the backward."
         L, N, H = x.shape[0], x.shape[1], W_hh.shape[1]
         b = None if b_ih is None else b_ih + b_hh
         X = x.reshape(L * N, -1)  # (L*N, H_in)
@@ -129,6 +130,7 @@ class LSTMLayerFunction(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx, d_output, d_h_n, d_c_n):
+        "Gradients of (x, h0, c0, W_ih, W_hh, b_ih, b_hh) from those of (output, h_n, c_n), by the equations above."
         x, W_ih, W_hh, gates, h, c, tanh_c = ctx.saved_tensors
         L, N, H = tanh_c.shape
         i, f, g, o = gates.unbind(2)  # each (L, N, H_out)
@@ -152,6 +154,7 @@ class GRULayerFunction(torch.autograd.Function):
     "One GRU layer over a whole sequence: the hoisted, fused forward and the hand-written backward."
     @staticmethod
     def forward(ctx, x, h0, W_ih, W_hh, b_ih, b_hh):
+        "The arguments and results of `gru_layer`; saves the gate terms and states of every step for the backward."
         L, N, H = x.shape[0], x.shape[1], W_hh.shape[1]
         X = x.reshape(L * N, -1)  # (L*N, H_in)
         gi = (X @ W_ih.T if b_ih is None else torch.addmm(b_ih, X, W_ih.T)).view(L, N, 3, H)  # input terms, all steps
@@ -172,6 +175,7 @@ class GRULayerFunction(torch.autograd.Function):
     @staticmethod
     @once_differentiable
     def backward(ctx, d_output, d_h_n):
+        "Gradients of (x, h0, W_ih, W_hh, b_ih, b_hh) from those of (output, h_n), by the equations above."
         x, W_ih, W_hh, gh, rz, n, h = ctx.saved_tensors
         L, N, H = n.shape
         r, z = rz.unbind(2)
@@ -252,7 +256,12 @@ class _GatedRNN(nn.Module):
         return tuple(getattr(self, f'{name}_l{k}', None) for name in ('weight_ih', 'weight_hh', 'bias_ih', 'bias_hh'))
 
     @property
-    def all_weights(self): return [[w for w in self.layer_weights(k) if w is not None] for k in range(self.num_layers)]
+    def all_weights(self):
+        "Every layer's weights as a list [W_ih, W_hh, b_ih, b_hh] (without the biases when bias=False), as torch has them."
+        return [[w for w in self.layer_weights(k) if w is not None] for k in range(self.num_layers)]
+
+    def flatten_parameters(self):
+        "Nothing to do: kept so code written for torch's modules (which pack their weights for cuDNN) runs unchanged."
 
     def _check_input(self, input):
         x, batched = check_sequence(input, self.input_size, self.batch_first)
