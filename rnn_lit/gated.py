@@ -105,6 +105,10 @@ def _weight_grads(ctx, d_gi, d_gh, x, h_prev):
     return d_W_ih, d_W_hh, d_gi.sum(0), d_gh.sum(0)
 
 # %% ../nbs/06_gated.ipynb #8c38a04f
+def _per_step(*tensors):
+    "Each tensor (L, ...) as a tuple of its L step views, made once: indexing a tuple in a loop is cheaper than a tensor."
+    return [t.unbind(0) for t in tensors]
+
 class LSTMLayerFunction(torch.autograd.Function):
     "One LSTM layer over a whole sequence: the hoisted, fused forward and the hand-written backward."
     @staticmethod
@@ -113,41 +117,43 @@ class LSTMLayerFunction(torch.autograd.Function):
         L, N, H = x.shape[0], x.shape[1], W_hh.shape[1]
         b = None if b_ih is None else b_ih + b_hh
         X = x.reshape(L * N, -1)  # (L*N, H_in)
-        a = (X @ W_ih.T if b is None else torch.addmm(b, X, W_ih.T)).view(L, N, 4, H)  # input terms of all steps
-        h, c, tanh_c = x.new_empty(L + 1, N, H), x.new_empty(L + 1, N, H), x.new_empty(L, N, H)
-        h[0], c[0] = h0, c0
-        a_t, a_if, i, f, g, o = a.view(L, N, 4 * H), a[:, :, :2], a[:, :, 0], a[:, :, 1], a[:, :, 2], a[:, :, 3]
+        gates = (X @ W_ih.T if b is None else torch.addmm(b, X, W_ih.T)).view(L, N, 4, H)  # input terms of all steps
+        hs, cs, tanh_cs = x.new_empty(L + 1, N, H), x.new_empty(L + 1, N, H), x.new_empty(L, N, H)
+        hs[0], cs[0] = h0, c0
+        a, a_if, i, f, g, o, h, c, tanh_c = _per_step(gates.view(L, N, 4 * H), gates[:, :, :2], *gates.unbind(2),
+                                                      hs, cs, tanh_cs)
         W_hh_T = W_hh.T
-        for t in range(L):  # after this loop `a` holds the gate values i, f, g, o of every step
-            a_t[t].addmm_(h[t], W_hh_T)  # all four gates' recurrent terms in one product
+        for t in range(L):  # after this loop `gates` holds the values of i, f, g, o at every step
+            a[t].addmm_(h[t], W_hh_T)  # all four gates' recurrent terms in one product
             a_if[t].sigmoid_(); g[t].tanh_(); o[t].sigmoid_()
             torch.mul(f[t], c[t], out=c[t + 1]); c[t + 1].addcmul_(i[t], g[t])
             torch.tanh(c[t + 1], out=tanh_c[t]); torch.mul(o[t], tanh_c[t], out=h[t + 1])
-        ctx.save_for_backward(x, W_ih, W_hh, a, h, c, tanh_c)
+        ctx.save_for_backward(x, W_ih, W_hh, gates, hs, cs, tanh_cs)
         ctx.has_bias = b_ih is not None
-        return h[1:], h[L].clone(), c[L].clone()
+        return hs[1:], hs[L].clone(), cs[L].clone()
 
     @staticmethod
     @once_differentiable
     def backward(ctx, d_output, d_h_n, d_c_n):
         "Gradients of (x, h0, c0, W_ih, W_hh, b_ih, b_hh) from those of (output, h_n, c_n), by the equations above."
-        x, W_ih, W_hh, gates, h, c, tanh_c = ctx.saved_tensors
-        L, N, H = tanh_c.shape
+        x, W_ih, W_hh, gates, hs, cs, tanh_cs = ctx.saved_tensors
+        L, N, H = tanh_cs.shape
         i, f, g, o = gates.unbind(2)  # each (L, N, H_out)
         # the factors of the derivation that depend only on the forward pass, for all steps at once
-        di_dc, df_dc, dg_dc = g * i * (1 - i), c[:-1] * f * (1 - f), i * (1 - g * g)
-        do_dh, dc_dh = tanh_c * o * (1 - o), o * (1 - tanh_c * tanh_c)
-        d_a = torch.empty_like(gates)  # (L, N, 4, H_out)
-        d_a_t = d_a.view(L, N, 4 * H)
-        d_h = d_output[L - 1] + d_h_n
-        d_c = d_c_n.clone()
+        di_dc, df_dc, dg_dc = g * i * (1 - i), cs[:-1] * f * (1 - f), i * (1 - g * g)
+        do_dh, dc_dh = tanh_cs * o * (1 - o), o * (1 - tanh_cs * tanh_cs)
+        d_gates = torch.empty_like(gates)  # (L, N, 4, H_out)
+        d_a, d_a_i, d_a_f, d_a_g, d_a_o = _per_step(d_gates.view(L, N, 4 * H), *d_gates.unbind(2))
+        di_dc, df_dc, dg_dc, do_dh, dc_dh, f, d_out = _per_step(di_dc, df_dc, dg_dc, do_dh, dc_dh, f, d_output)
+        d_h, d_c = d_out[L - 1] + d_h_n, d_c_n.clone()
         for t in range(L - 1, -1, -1):
             d_c.addcmul_(d_h, dc_dh[t])
-            torch.mul(d_c, di_dc[t], out=d_a[t, :, 0]); torch.mul(d_c, df_dc[t], out=d_a[t, :, 1])
-            torch.mul(d_c, dg_dc[t], out=d_a[t, :, 2]); torch.mul(d_h, do_dh[t], out=d_a[t, :, 3])
+            torch.mul(d_c, di_dc[t], out=d_a_i[t]); torch.mul(d_c, df_dc[t], out=d_a_f[t])
+            torch.mul(d_c, dg_dc[t], out=d_a_g[t]); torch.mul(d_h, do_dh[t], out=d_a_o[t])
             d_c.mul_(f[t])  # now the gradient of c_{t-1}
-            d_h = torch.addmm(d_output[t - 1], d_a_t[t], W_hh) if t > 0 else d_a_t[0] @ W_hh
-        return (_input_grad(ctx, d_a_t, W_ih), d_h, d_c) + _weight_grads(ctx, d_a_t, d_a_t, x, h[:-1])
+            d_h = torch.addmm(d_out[t - 1], d_a[t], W_hh) if t > 0 else d_a[0] @ W_hh
+        d_a = d_gates.view(L, N, 4 * H)
+        return (_input_grad(ctx, d_a, W_ih), d_h, d_c) + _weight_grads(ctx, d_a, d_a, x, hs[:-1])
 
 # %% ../nbs/06_gated.ipynb #9a607f98
 class GRULayerFunction(torch.autograd.Function):
@@ -157,42 +163,45 @@ class GRULayerFunction(torch.autograd.Function):
         "The arguments and results of `gru_layer`; saves the gate terms and states of every step for the backward."
         L, N, H = x.shape[0], x.shape[1], W_hh.shape[1]
         X = x.reshape(L * N, -1)  # (L*N, H_in)
-        gi = (X @ W_ih.T if b_ih is None else torch.addmm(b_ih, X, W_ih.T)).view(L, N, 3, H)  # input terms, all steps
-        gh = x.new_empty(L, N, 3, H)  # the recurrent terms W_hh h_{t-1} + b_hh, kept for the backward
-        rz, n, h = x.new_empty(L, N, 2, H), x.new_empty(L, N, H), x.new_empty(L + 1, N, H)
-        h[0] = h0
-        gh_t, W_hh_T = gh.view(L, N, 3 * H), W_hh.T
+        gis = (X @ W_ih.T if b_ih is None else torch.addmm(b_ih, X, W_ih.T)).view(L, N, 3, H)  # input terms, all steps
+        ghs = x.new_empty(L, N, 3, H)  # the recurrent terms W_hh h_{t-1} + b_hh, kept for the backward
+        rzs, ns, hs = x.new_empty(L, N, 2, H), x.new_empty(L, N, H), x.new_empty(L + 1, N, H)
+        hs[0] = h0
+        gh, gh_rz, gh_n, gi_rz, gi_n, rz, r, z, n, h = _per_step(
+            ghs.view(L, N, 3 * H), ghs[:, :, :2], ghs[:, :, 2], gis[:, :, :2], gis[:, :, 2], rzs, *rzs.unbind(2), ns, hs)
+        W_hh_T = W_hh.T
         for t in range(L):
-            if b_hh is None: torch.mm(h[t], W_hh_T, out=gh_t[t])  # all three gates in one product
-            else: torch.addmm(b_hh, h[t], W_hh_T, out=gh_t[t])
-            torch.add(gi[t, :, :2], gh[t, :, :2], out=rz[t]); rz[t].sigmoid_()  # r_t and z_t together
-            torch.mul(rz[t, :, 0], gh[t, :, 2], out=n[t]); n[t].add_(gi[t, :, 2]).tanh_()
-            torch.lerp(n[t], h[t], rz[t, :, 1], out=h[t + 1])  # (1 - z) * n + z * h_prev
-        ctx.save_for_backward(x, W_ih, W_hh, gh, rz, n, h)
+            if b_hh is None: torch.mm(h[t], W_hh_T, out=gh[t])  # all three gates in one product
+            else: torch.addmm(b_hh, h[t], W_hh_T, out=gh[t])
+            torch.add(gi_rz[t], gh_rz[t], out=rz[t]); rz[t].sigmoid_()  # r_t and z_t together
+            torch.mul(r[t], gh_n[t], out=n[t]); n[t].add_(gi_n[t]).tanh_()
+            torch.lerp(n[t], h[t], z[t], out=h[t + 1])  # (1 - z) * n + z * h_prev
+        ctx.save_for_backward(x, W_ih, W_hh, ghs, rzs, ns, hs)
         ctx.has_bias = b_ih is not None
-        return h[1:], h[L].clone()
+        return hs[1:], hs[L].clone()
 
     @staticmethod
     @once_differentiable
     def backward(ctx, d_output, d_h_n):
         "Gradients of (x, h0, W_ih, W_hh, b_ih, b_hh) from those of (output, h_n), by the equations above."
-        x, W_ih, W_hh, gh, rz, n, h = ctx.saved_tensors
-        L, N, H = n.shape
-        r, z = rz.unbind(2)
+        x, W_ih, W_hh, ghs, rzs, ns, hs = ctx.saved_tensors
+        L, N, H = ns.shape
+        r, z = rzs.unbind(2)
         # d(pre-activation)/d(h_t) of each gate, from the forward pass only, all steps at once
-        dn = (1 - z) * (1 - n * n)
-        dz = (h[:-1] - n) * z * (1 - z)
-        dr = dn * gh[:, :, 2] * r * (1 - r)
-        d_gh = torch.stack((dr, dz, dn * r), 2)  # (L, N, 3, H_out); multiplied by d_h in the loop
-        d_h = torch.empty_like(n)
-        d_h[L - 1] = d_output[L - 1] + d_h_n
-        for t in range(L - 1, -1, -1):
+        dn = (1 - z) * (1 - ns * ns)
+        dz = (hs[:-1] - ns) * z * (1 - z)
+        dr = dn * ghs[:, :, 2] * r * (1 - r)
+        d_ghs = torch.stack((dr, dz, dn * r), 2)  # (L, N, 3, H_out); multiplied by d_h in the loop
+        d_hs = torch.empty_like(ns)
+        d_hs[L - 1] = d_output[L - 1] + d_h_n
+        d_gh, d_h, z_, d_out = _per_step(d_ghs, d_hs, z, d_output)
+        for t in range(L - 1, 0, -1):
             d_gh[t].mul_(d_h[t].unsqueeze(1))
-            if t > 0: torch.addcmul(d_output[t - 1], d_h[t], z[t], out=d_h[t - 1]).addmm_(d_gh[t].view(N, 3 * H), W_hh)
-        d_h0 = torch.addmm(d_h[0] * z[0], d_gh[0].view(N, 3 * H), W_hh)
-        d_gi = torch.stack((dr, dz, dn), 2).mul_(d_h.unsqueeze(2)).view(L, N, 3 * H)
-        d_gh = d_gh.view(L, N, 3 * H)
-        return (_input_grad(ctx, d_gi, W_ih), d_h0) + _weight_grads(ctx, d_gi, d_gh, x, h[:-1])
+            torch.addcmul(d_out[t - 1], d_h[t], z_[t], out=d_h[t - 1]).addmm_(d_gh[t].view(N, 3 * H), W_hh)
+        d_gh[0].mul_(d_h[0].unsqueeze(1))
+        d_h0 = torch.addmm(d_h[0] * z_[0], d_gh[0].view(N, 3 * H), W_hh)
+        d_gis = torch.stack((dr, dz, dn), 2).mul_(d_hs.unsqueeze(2)).view(L, N, 3 * H)
+        return (_input_grad(ctx, d_gis, W_ih), d_h0) + _weight_grads(ctx, d_gis, d_ghs.view(L, N, 3 * H), x, hs[:-1])
 
 # %% ../nbs/06_gated.ipynb #0a7fa50b
 def lstm_layer(x:torch.Tensor, # the sequence, shape (L, N, H_in)

@@ -8,7 +8,7 @@ same `torch.set_num_threads`. Also measured: the plain loop over `lstm_cell` / `
 version, before hoisting, fusing and the hand-written backward), and for the LSTM torch without oneDNN, whose fused
 kernel `nn.LSTM` uses on the CPU in float32 (`nn.GRU` has none).
 """
-import sys, time, statistics
+import gc, sys, time, statistics
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script from anywhere
 import torch
@@ -41,16 +41,22 @@ def _step(model, x, g_out):
     return torch.autograd.grad((out * g_out).sum(), list(model.parameters()))
 
 def _time(fn):
-    t0 = time.perf_counter(); fn(); return time.perf_counter() - t0
+    "Seconds of one call, with Python's garbage collector off (as timeit does): the plain loop leaves garbage behind."
+    gc.collect(); gc.disable()
+    try:
+        t0 = time.perf_counter(); fn(); return time.perf_counter() - t0
+    finally: gc.enable()
 
-def measure(kind, L, N, H_in, H_out, repeats=30, warmup=3, seed=0):
-    "Median seconds of one forward + backward for torch's model, the scratch model and the plain loop."
+def measure(kind, L, N, H_in, H_out, repeats=30, warmup=3, seed=0, references=False):
+    "Median seconds of one forward + backward for torch's model and the scratch model (and the references: the plain loop, torch without oneDNN)."
     torch.manual_seed(seed)
     reference = getattr(nn, kind)(H_in, H_out)
     scratch = {'LSTM': ScratchLSTM, 'GRU': ScratchGRU}[kind](H_in, H_out)
     scratch.load_state_dict(reference.state_dict())
-    models = {'torch': reference, 'scratch': scratch, 'plain loop': _PlainLoop(scratch)}
-    if kind == 'LSTM': models['torch without oneDNN'] = _NoOneDNN(reference)
+    models = {'torch': reference, 'scratch': scratch}
+    if references:  # timed in a separate run: the plain loop's many small tensors disturb the timings next to it
+        models = {'torch': reference, 'plain loop': _PlainLoop(scratch)}
+        if kind == 'LSTM': models['torch without oneDNN'], models['scratch'] = _NoOneDNN(reference), scratch
     x, g_out = torch.randn(L, N, H_in), torch.randn(L, N, H_out)
     times = {name: [] for name in models}
     for _ in range(warmup):
@@ -70,13 +76,14 @@ def rows(quick:bool=False, # fewer repeats, for a smoke test
         for s in SHAPES:
             where = f"L={s['L']} N={s['N']} H_in={s['H_in']} H_out={s['H_out']}"
             t = measure(kind, **s, repeats=5 if quick else 30)
+            t_ref = measure(kind, **s, repeats=3 if quick else 10, references=True)
             out.append(dict(benchmark=f'Scratch{kind} / nn.{kind}, fwd+bwd, {where}', measure='time ratio',
                             value=t['scratch'] / t['torch'], goal=GOAL))
             out.append(dict(benchmark=f'plain loop / nn.{kind}, fwd+bwd, {where}', measure='time ratio',
-                            value=t['plain loop'] / t['torch'], goal='(before)'))
-            if 'torch without oneDNN' in t:
+                            value=t_ref['plain loop'] / t_ref['torch'], goal='(before)'))
+            if 'torch without oneDNN' in t_ref:
                 out.append(dict(benchmark=f'ScratchLSTM / nn.LSTM without oneDNN, {where}', measure='time ratio',
-                                value=t['scratch'] / t['torch without oneDNN'], goal='(reference)'))
+                                value=t_ref['scratch'] / t_ref['torch without oneDNN'], goal='(reference)'))
             for name in t:
                 out.append(dict(benchmark=f'{kind} {name}, fwd+bwd, {where}', measure='median ms',
                                 value=1e3 * t[name], goal=''))
