@@ -225,7 +225,7 @@ def gru_layer(x:torch.Tensor, # the sequence, shape (L, N, H_in)
     "Run one GRU layer over a sequence (hoisted, fused, with the hand-written backward)."
     return GRULayerFunction.apply(x, h0, W_ih, W_hh, b_ih, b_hh)
 
-# %% ../nbs/06_gated.ipynb #26757051
+# %% ../nbs/06_gated.ipynb #7275341d
 class _GatedRNN(nn.Module):
     "Parameters, attributes and initialisation of a stack of gated layers, laid out as in torch.nn.LSTM / nn.GRU."
     mode, n_gates = None, None
@@ -299,7 +299,7 @@ class _GatedRNN(nn.Module):
         if self.batch_first: s += ', batch_first=True'
         return s
 
-# %% ../nbs/06_gated.ipynb #a213e441
+# %% ../nbs/06_gated.ipynb #ffa3f9f2
 def _check_state_pair(model, state, x, batched):
     "Validate an LSTM state (h_0, c_0) or None and return both as (num_layers, N, H_out)."
     if state is None: state = (None, None)
@@ -326,7 +326,7 @@ class ScratchLSTM(_GatedRNN):
         if not batched: h_n, c_n = h_n.squeeze(1), c_n.squeeze(1)
         return self._output(x, batched), (h_n, c_n)
 
-# %% ../nbs/06_gated.ipynb #ffa3f9f2
+# %% ../nbs/06_gated.ipynb #601b4b44
 class ScratchGRU(_GatedRNN):
     "A multi-layer GRU written from scratch, a drop-in for torch.nn.GRU (weights load from it)."
     mode, n_gates = 'GRU', 3
@@ -343,7 +343,7 @@ class ScratchGRU(_GatedRNN):
         h_n = torch.stack(h_n)  # (num_layers, N, H_out)
         return self._output(x, batched), (h_n if batched else h_n.squeeze(1))
 
-# %% ../nbs/06_gated.ipynb #181f74fe
+# %% ../nbs/06_gated.ipynb #9f33db9e
 def state_step(model:nn.Module, # an RNN, LSTM or GRU (torch.nn or rnn_lit); its first layer is used
               ) -> tuple: # (step, state_size): step(x_t (N, H_in), s (N, S)) -> s (N, S)
     "The first layer's step function s_t = step(x_t, s_{t-1}); for an LSTM the state is [h_t; c_t]."
@@ -358,7 +358,7 @@ def state_step(model:nn.Module, # an RNN, LSTM or GRU (torch.nn or rnn_lit); its
     if mode == 'GRU': return (lambda x_t, h: gru_cell(x_t, h, W_ih, W_hh, b_ih, b_hh)[0]), H
     return (lambda x_t, h: rnn_step(x_t, h, W_ih, W_hh, b_ih, b_hh, nonlinearity=model.nonlinearity)), H
 
-# %% ../nbs/06_gated.ipynb #70e69b7d
+# %% ../nbs/06_gated.ipynb #0abdc475
 def state_jacobian_norms(model:nn.Module, # an RNN, LSTM or GRU (torch.nn or rnn_lit); its first layer is used
                          input:torch.Tensor, # one unbatched sequence, shape (L, H_in)
                         ) -> torch.Tensor: # shape (L,): entry d-1 is ||ds_L/ds_{L-d}||_2 for d = 1..L
@@ -373,7 +373,7 @@ def state_jacobian_norms(model:nn.Module, # an RNN, LSTM or GRU (torch.nn or rnn
     jacobians = torch.stack([torch.cat(row) for row in rows], 1)  # (L, S, S): entry k is ds_L/ds_k
     return torch.linalg.matrix_norm(jacobians.flip(0), 2).detach()
 
-# %% ../nbs/06_gated.ipynb #d55693dd
+# %% ../nbs/06_gated.ipynb #7801ee35
 def open_keep_gate(model:nn.Module, # an LSTM or GRU with biases (torch.nn or rnn_lit)
                    bias:float=3.0, # how far to push the gates' input biases
                   ) -> nn.Module: # the same model, changed in place
@@ -388,7 +388,7 @@ def open_keep_gate(model:nn.Module, # an LSTM or GRU with biases (torch.nn or rn
             if mode == 'LSTM': b[:H] -= bias  # write little at each step, so the kept cell does not saturate
     return model
 
-# %% ../nbs/06_gated.ipynb #da1ca2a1
+# %% ../nbs/06_gated.ipynb #11e22011
 def plot_jacobian_norms(norms:dict, # label -> array (n_seeds, L) of ||ds_L/ds_{L-d}|| for d = 1..L
                         dashed:tuple=(), # labels drawn with a dashed line
                         ax=None, # an existing Axes, or None for a new figure
@@ -407,7 +407,7 @@ def plot_jacobian_norms(norms:dict, # label -> array (n_seeds, L) of ||ds_L/ds_{
     ax.legend(fontsize='small')
     return ax
 
-# %% ../nbs/06_gated.ipynb #eeaad2fb
+# %% ../nbs/06_gated.ipynb #3c70fefb
 def plot_accuracy_by_cell(gaps:list, # the gaps measured, the x values
                           acc:dict, # model name -> array (n_gaps, n_seeds) of held-out accuracies
                           chance:float=None, # the accuracy of guessing, drawn as a dashed line
@@ -425,7 +425,7 @@ def plot_accuracy_by_cell(gaps:list, # the gaps measured, the x values
     ax.legend(fontsize='small')
     return ax
 
-# %% ../nbs/06_gated.ipynb #069e480f
+# %% ../nbs/06_gated.ipynb #38c76c40
 def adding_problem(n:int, # how many sequences
                    T:int, # the sequence length (at least 4)
                    seed:int=0, # the seed of the generator, so a data set can be drawn again
@@ -443,7 +443,7 @@ def adding_problem(n:int, # how many sequences
     y = 0.5 + (values[rows, p1] + values[rows, p2]) / 4
     return torch.stack((values, markers), -1), y
 
-# %% ../nbs/06_gated.ipynb #e4b01d78
+# %% ../nbs/06_gated.ipynb #8a054dd5
 def solved_fraction(prediction:torch.Tensor, # the model's outputs, shape (n,)
                     y:torch.Tensor, # the targets, shape (n,)
                     tolerance:float=0.04, # the largest error that counts as solved
@@ -453,7 +453,7 @@ def solved_fraction(prediction:torch.Tensor, # the model's outputs, shape (n,)
         raise ValueError(f"prediction: expected shape {tuple(y.shape)} (like y), got {tuple(prediction.shape)}")
     return ((prediction - y).abs() < tolerance).float().mean().item()
 
-# %% ../nbs/06_gated.ipynb #22399580
+# %% ../nbs/06_gated.ipynb #c859c44e
 class LastStepRegressor(nn.Module):
     "A recurrent layer whose last hidden state a linear unit maps to one number."
     def __init__(self, cell:type, # a recurrent class with torch's constructor (input_size, hidden_size, batch_first=True)
@@ -470,7 +470,7 @@ class LastStepRegressor(nn.Module):
         output, _ = self.rnn(x)
         return self.head(output[:, -1]).squeeze(-1)
 
-# %% ../nbs/06_gated.ipynb #c859c44e
+# %% ../nbs/06_gated.ipynb #6c08e6cd
 def fit_adding(model:nn.Module, # a model mapping (N, T, 2) to (N,), e.g. a LastStepRegressor
                T:int, # the sequence length
                steps:int, # how many batches to train on, each drawn fresh
@@ -492,7 +492,7 @@ def fit_adding(model:nn.Module, # a model mapping (N, T, 2) to (N,), e.g. a Last
     with torch.no_grad(): prediction = model(x)
     return {'loss': losses, 'solved': solved_fraction(prediction, y), 'mse': nn.functional.mse_loss(prediction, y).item()}
 
-# %% ../nbs/06_gated.ipynb #daf54187
+# %% ../nbs/06_gated.ipynb #90a464ad
 def plot_solved(solved:dict, # label -> solved fractions, one per seed
                 reference:dict=None, # label -> a published solved fraction, drawn as a black diamond
                 chance:float=None, # the solved fraction of the constant guess, drawn as a dashed line
@@ -512,7 +512,7 @@ def plot_solved(solved:dict, # label -> solved fractions, one per seed
     if chance is not None or reference: ax.legend(fontsize='small', loc='upper left')
     return ax
 
-# %% ../nbs/06_gated.ipynb #1351e04f
+# %% ../nbs/06_gated.ipynb #da9382ad
 def _layer_inputs(model, input, layer):
     "The input sequence of layer `layer` as (L, N, H) (running the layers below it), and whether `input` was batched."
     x, batched = model._check_input(input) if hasattr(model, '_check_input') else check_sequence(input, model.input_size, model.batch_first)
@@ -536,7 +536,7 @@ def _record(step, x, n_states, names, batched):
     out = {name: torch.stack([r[j] for r in records]) for j, name in enumerate(names)}  # each (L, N, H_out)
     return out if batched else {k: v.squeeze(1) for k, v in out.items()}
 
-# %% ../nbs/06_gated.ipynb #122669ae
+# %% ../nbs/06_gated.ipynb #0f27c1eb
 def lstm_gates(lstm:nn.Module, # a ScratchLSTM or torch.nn.LSTM
                input:torch.Tensor, # a sequence in the model's layout, batched or unbatched
                layer:int=0, # which layer's gates
@@ -563,7 +563,7 @@ def gru_gates(gru:nn.Module, # a ScratchGRU or torch.nn.GRU
         return (h,), (*gates, h)
     return _record(step, x, (1, gru.hidden_size), ('reset', 'update', 'candidate', 'h'), batched)
 
-# %% ../nbs/06_gated.ipynb #69198b02
+# %% ../nbs/06_gated.ipynb #b3dd031b
 def plot_gates(gates:dict, # gate name -> values (L, H_out), between 0 and 1
                t:int, # the last step shown (0-based); later steps are left blank
                markers=None, # optional steps to mark on the time axis, e.g. where the adding problem's markers are
@@ -585,7 +585,7 @@ def plot_gates(gates:dict, # gate name -> values (L, H_out), between 0 and 1
     ax.figure.colorbar(im, ax=ax, label='gate value (0 closed, 1 open)')
     return ax
 
-# %% ../nbs/06_gated.ipynb #5981e05c
+# %% ../nbs/06_gated.ipynb #ca243e03
 def gates_widget(models:dict, # name -> a trained LSTM or GRU (batch_first), e.g. {'LSTM': lstm, 'GRU': gru}
                  input:torch.Tensor, # one sequence (L, H_in) for the models to read
                  markers=None, # optional steps to mark on the time axis
