@@ -418,14 +418,14 @@ def plot_accuracy_by_cell(gaps:list, # the gaps measured, the x values
     for name, a in acc.items():
         a = np.asarray(a, dtype=float).reshape(len(gaps), -1)
         color = model_color(name.split(',')[0])
-        ax.plot(gaps, a.mean(1), 'o-', ms=4, color=color, ls='--' if 'keep' in name else '-', label=name)
+        ax.plot(gaps, a.mean(1), marker='o', ms=4, color=color, ls='--' if 'keep' in name else '-', label=name)
         ax.fill_between(gaps, a.min(1), a.max(1), color=color, alpha=0.12, lw=0)
     if chance is not None: ax.axhline(chance, ls=':', color='k', lw=1, label=f'chance ({chance:.2f})')
     ax.set(xlabel='gap (filler words between subject and blank)', ylabel='held-out accuracy (fraction)', ylim=(0, 1.05))
     ax.legend(fontsize='small')
     return ax
 
-# %% ../nbs/06_gated.ipynb #38c76c40
+# %% ../nbs/06_gated.ipynb #e4b01d78
 def adding_problem(n:int, # how many sequences
                    T:int, # the sequence length (at least 4)
                    seed:int=0, # the seed of the generator, so a data set can be drawn again
@@ -443,7 +443,7 @@ def adding_problem(n:int, # how many sequences
     y = 0.5 + (values[rows, p1] + values[rows, p2]) / 4
     return torch.stack((values, markers), -1), y
 
-# %% ../nbs/06_gated.ipynb #8a054dd5
+# %% ../nbs/06_gated.ipynb #22399580
 def solved_fraction(prediction:torch.Tensor, # the model's outputs, shape (n,)
                     y:torch.Tensor, # the targets, shape (n,)
                     tolerance:float=0.04, # the largest error that counts as solved
@@ -453,7 +453,7 @@ def solved_fraction(prediction:torch.Tensor, # the model's outputs, shape (n,)
         raise ValueError(f"prediction: expected shape {tuple(y.shape)} (like y), got {tuple(prediction.shape)}")
     return ((prediction - y).abs() < tolerance).float().mean().item()
 
-# %% ../nbs/06_gated.ipynb #c859c44e
+# %% ../nbs/06_gated.ipynb #b9530bff
 class LastStepRegressor(nn.Module):
     "A recurrent layer whose last hidden state a linear unit maps to one number."
     def __init__(self, cell:type, # a recurrent class with torch's constructor (input_size, hidden_size, batch_first=True)
@@ -470,7 +470,7 @@ class LastStepRegressor(nn.Module):
         output, _ = self.rnn(x)
         return self.head(output[:, -1]).squeeze(-1)
 
-# %% ../nbs/06_gated.ipynb #6c08e6cd
+# %% ../nbs/06_gated.ipynb #b5f75407
 def fit_adding(model:nn.Module, # a model mapping (N, T, 2) to (N,), e.g. a LastStepRegressor
                T:int, # the sequence length
                steps:int, # how many batches to train on, each drawn fresh
@@ -492,7 +492,7 @@ def fit_adding(model:nn.Module, # a model mapping (N, T, 2) to (N,), e.g. a Last
     with torch.no_grad(): prediction = model(x)
     return {'loss': losses, 'solved': solved_fraction(prediction, y), 'mse': nn.functional.mse_loss(prediction, y).item()}
 
-# %% ../nbs/06_gated.ipynb #90a464ad
+# %% ../nbs/06_gated.ipynb #0a7401c8
 def plot_solved(solved:dict, # label -> solved fractions, one per seed
                 reference:dict=None, # label -> a published solved fraction, drawn as a black diamond
                 chance:float=None, # the solved fraction of the constant guess, drawn as a dashed line
@@ -512,7 +512,7 @@ def plot_solved(solved:dict, # label -> solved fractions, one per seed
     if chance is not None or reference: ax.legend(fontsize='small', loc='upper left')
     return ax
 
-# %% ../nbs/06_gated.ipynb #da9382ad
+# %% ../nbs/06_gated.ipynb #69198b02
 def _layer_inputs(model, input, layer):
     "The input sequence of layer `layer` as (L, N, H) (running the layers below it), and whether `input` was batched."
     x, batched = model._check_input(input) if hasattr(model, '_check_input') else check_sequence(input, model.input_size, model.batch_first)
@@ -536,7 +536,7 @@ def _record(step, x, n_states, names, batched):
     out = {name: torch.stack([r[j] for r in records]) for j, name in enumerate(names)}  # each (L, N, H_out)
     return out if batched else {k: v.squeeze(1) for k, v in out.items()}
 
-# %% ../nbs/06_gated.ipynb #0f27c1eb
+# %% ../nbs/06_gated.ipynb #68ee2c60
 def lstm_gates(lstm:nn.Module, # a ScratchLSTM or torch.nn.LSTM
                input:torch.Tensor, # a sequence in the model's layout, batched or unbatched
                layer:int=0, # which layer's gates
@@ -563,7 +563,7 @@ def gru_gates(gru:nn.Module, # a ScratchGRU or torch.nn.GRU
         return (h,), (*gates, h)
     return _record(step, x, (1, gru.hidden_size), ('reset', 'update', 'candidate', 'h'), batched)
 
-# %% ../nbs/06_gated.ipynb #b3dd031b
+# %% ../nbs/06_gated.ipynb #ca243e03
 def plot_gates(gates:dict, # gate name -> values (L, H_out), between 0 and 1
                t:int, # the last step shown (0-based); later steps are left blank
                markers=None, # optional steps to mark on the time axis, e.g. where the adding problem's markers are
@@ -585,7 +585,7 @@ def plot_gates(gates:dict, # gate name -> values (L, H_out), between 0 and 1
     ax.figure.colorbar(im, ax=ax, label='gate value (0 closed, 1 open)')
     return ax
 
-# %% ../nbs/06_gated.ipynb #ca243e03
+# %% ../nbs/06_gated.ipynb #fa80416a
 def gates_widget(models:dict, # name -> a trained LSTM or GRU (batch_first), e.g. {'LSTM': lstm, 'GRU': gru}
                  input:torch.Tensor, # one sequence (L, H_in) for the models to read
                  markers=None, # optional steps to mark on the time axis
