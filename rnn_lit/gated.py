@@ -505,7 +505,9 @@ def plot_solved(solved:dict, # label -> solved fractions, one per seed
         v = np.asarray(solved[label], dtype=float)
         ax.bar(j, v.mean(), color=model_color(label.split(',')[0]), alpha=0.5 if ',' in label else 0.9)
         ax.plot(np.full(len(v), j), v, 'o', color='black', ms=3)
-        if reference and label in reference: ax.plot(j, reference[label], 'D', color='black', ms=7, mfc='none')
+        if reference and label in reference:
+            ax.plot(j, reference[label], 'D', color='black', ms=7, mfc='none',
+                    label='published' if label == next(l for l in labels if l in reference) else None)
     if chance is not None: ax.axhline(chance, color='gray', ls='--', lw=1, label=f'constant guess ({chance:.3f})')
     ax.set_xticks(range(len(labels)), labels, rotation=15)
     ax.set_ylim(0, 1.05); ax.set_ylabel('fraction of test sequences solved')
@@ -580,6 +582,7 @@ def plot_gates(gates:dict, # gate name -> values (L, H_out), between 0 and 1
     for j in range(1, len(gates)): ax.axhline(H * j - 0.5, color='white', lw=2)
     for m in (markers if markers is not None else []): ax.axvline(m, color='red', lw=1, ls=':')
     ax.axvline(t + 0.5, color='black', lw=1)
+    ax.xaxis.set_major_locator(plt.MaxNLocator(integer=True))
     ax.set_xlabel('step t'); ax.set_ylabel('gate (one row per hidden unit)')
     ax.set_title(title or f'gate values up to step {t}')
     ax.figure.colorbar(im, ax=ax, label='gate value (0 closed, 1 open)')
