@@ -589,11 +589,26 @@ def plot_gates(gates:dict, # gate name -> values (L, H_out), between 0 and 1
     return ax
 
 # %% ../nbs/06_gated.ipynb #fa80416a
-def gates_widget(models:dict, # name -> a trained LSTM or GRU (batch_first), e.g. {'LSTM': lstm, 'GRU': gru}
-                 input:torch.Tensor, # one sequence (L, H_in) for the models to read
-                 markers=None, # optional steps to mark on the time axis
+def _trained_gate_models(T:int=20, steps:int=300):
+    "A keep-init LSTM and GRU (8 units) trained on the adding problem, as in this chapter's quick run."
+    models = {}
+    with one_thread():
+        for name, cls in (('LSTM', ScratchLSTM), ('GRU', ScratchGRU)):
+            set_seed(0)
+            model = LastStepRegressor(lambda *a, **k: open_keep_gate(cls(*a, **k)), 2, 8)
+            fit_adding(model, T, steps, seed=0)
+            models[name] = model.rnn
+    return models
+
+def gates_widget(models:dict=None, # name -> a trained LSTM or GRU (batch_first); None trains a keep-init LSTM and GRU on the adding problem (a few seconds)
+                 input:torch.Tensor=None, # one sequence (L, H_in) for the models to read; None draws one of the adding problem (T = 20)
+                 markers=None, # steps to mark on the time axis; None marks the adding problem's markers when `input` is None
                 ):
     "Step through `input` (slider t) and watch the gates of the chosen model (dropdown) open and close."
+    if input is None:
+        input = adding_problem(1, 20, seed=7)[0][0]  # (20, 2)
+        if markers is None: markers = torch.nonzero(input[:, 1]).flatten().tolist()
+    if models is None: models = _trained_gate_models()
     recorded = {}
     for name, model in models.items():  # record once; a redraw only draws
         g = lstm_gates(model, input) if model.mode == 'LSTM' else gru_gates(model, input)
