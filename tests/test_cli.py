@@ -12,8 +12,9 @@ TINY = ['--max-chars', '6000', '--hidden', '16', '--steps', '16', '--batch-size'
 ENV = {**os.environ, 'PYTHONPATH': str(ROOT), 'PYTHONHASHSEED': '0', 'OMP_NUM_THREADS': '1'}
 
 def commands():
-    yield pytest.param(MODULE, id='python-m')
-    yield pytest.param([str(ENTRY)], id='entry-point', marks=pytest.mark.skipif(not ENTRY.exists(), reason=f'{ENTRY} is not installed'))
+    "The two ways to run the command: the module, and the installed console script (when it is installed)."
+    return [pytest.param(MODULE, id='python-m'),
+            pytest.param([str(ENTRY)], id='entry-point', marks=pytest.mark.skipif(not ENTRY.exists(), reason=f'{ENTRY} is not installed'))]
 
 def run(cmd, *args, timeout=60):
     return subprocess.run(cmd + [str(a) for a in args], capture_output=True, text=True, env=ENV, cwd=ROOT, timeout=timeout)
