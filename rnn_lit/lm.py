@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
 import matplotlib as mpl
-from .core import check_int, set_seed, get_ax, model_color
+from .core import check_int, set_seed, get_ax
 
 # %% ../nbs/08_language_models.ipynb #159f434f
 _ONES = ('zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen '
@@ -55,11 +55,13 @@ def human_numbers(split:int=8000, # the last number of the training part (fast.a
 def stdlib_text(max_chars:int=200_000, # stop after this many characters
                 root=None, # the folder to read; None for the running interpreter's standard library
                ) -> str:
-    "Python source text from the standard library's top-level `.py` files, in sorted file order, at most `max_chars` long."
+    "Python source from the standard library's top-level `.py` files (public modules first, then sorted by name), at most `max_chars` long."
     check_int(max_chars, 'max_chars', minimum=1)
     root = Path(root if root is not None else sysconfig.get_paths()['stdlib'])
+    paths = sorted(root.glob('*.py'), key=lambda p: (p.name.startswith('_'), p.name))
     parts, size = [], 0
-    for path in sorted(root.glob('*.py')):
+    for path in paths:
+        if path.name.startswith('_sysconfigdata'): continue  # generated at build time: machine-specific
         try: part = path.read_text(encoding='utf-8')
         except (UnicodeDecodeError, OSError): continue  # a few test fixtures are deliberately not UTF-8
         parts.append(part); size += len(part)
@@ -261,7 +263,7 @@ def fit_lm(model:nn.Module, # a LanguageModel
                             seconds=time.perf_counter() - t0))
     return history
 
-# %% ../nbs/08_language_models.ipynb #6028bdc8
+# %% ../nbs/08_language_models.ipynb #2eee3be0
 def char_data(text:str, # the corpus
               batch_size:int=32, # N, the number of parallel streams
               valid_frac:float=0.1, # the fraction at the end of `text` kept for validation
@@ -274,7 +276,7 @@ def char_data(text:str, # the corpus
     cut = int(len(ids) * (1 - valid_frac))
     return vocab, batchify(ids[:cut], batch_size), batchify(ids[cut:], batch_size)
 
-# %% ../nbs/08_language_models.ipynb #24c404cc
+# %% ../nbs/08_language_models.ipynb #dc9826aa
 @torch.no_grad()
 def sample(model:nn.Module, # a trained LanguageModel
            vocab:Vocab, # its vocabulary
@@ -301,7 +303,7 @@ def sample(model:nn.Module, # a trained LanguageModel
     model.train(was_training)
     return vocab.decode(out)
 
-# %% ../nbs/08_language_models.ipynb #1a799b36
+# %% ../nbs/08_language_models.ipynb #94751264
 @torch.no_grad()
 def hidden_trace(model:nn.Module, # a LanguageModel
                  vocab:Vocab, # its vocabulary
@@ -320,7 +322,7 @@ def hidden_trace(model:nn.Module, # a LanguageModel
         rows.append(state[1][-1, 0])
     return torch.stack(rows).cpu()
 
-# %% ../nbs/08_language_models.ipynb #691ba9d7
+# %% ../nbs/08_language_models.ipynb #70f58a88
 def text_features(text:str, # source code
                  ) -> dict: # name -> float array of shape (len(text),)
     "Per-character features of source text: `in_string` (0/1), `indent` (spaces) and `column` (position in the line)."
@@ -338,7 +340,7 @@ def text_features(text:str, # source code
         indent[t], column[t] = ind, col
     return dict(in_string=in_string, indent=indent, column=column)
 
-# %% ../nbs/08_language_models.ipynb #814f8d30
+# %% ../nbs/08_language_models.ipynb #ba53d834
 def neuron_correlations(states:Tensor, # activations, (L, H_out)
                         feature, # the feature per token, shape (L,)
                        ) -> Tensor: # (H_out,), Pearson r of each neuron with the feature (0 for a constant neuron)
@@ -359,7 +361,7 @@ def top_neurons(states:Tensor, # activations, (L, H_out)
     order = r.abs().argsort(descending=True)[:check_int(k, 'k')]
     return [(int(i), float(r[i])) for i in order]
 
-# %% ../nbs/08_language_models.ipynb #72bd7e1e
+# %% ../nbs/08_language_models.ipynb #ac21e7b7
 def _colours(values, vmax):
     "RGBA colours of `values` on the diverging blue-white-red map, clipped at +-vmax."
     return mpl.colormaps['coolwarm'](np.clip((np.asarray(values, dtype=float) / vmax + 1) / 2, 0, 1))
@@ -375,7 +377,7 @@ def activation_html(text:str, # the text
              for ch, v, (r, g, b, _) in zip(text, values, _colours(values, vmax))]
     return '<pre style="line-height:1.3;font-size:12px">' + ''.join(spans) + '</pre>'
 
-# %% ../nbs/08_language_models.ipynb #ac21e7b7
+# %% ../nbs/08_language_models.ipynb #5eed858c
 def plot_activation(text:str, # the text
                     values, # one activation per character, shape (len(text),)
                     vmax:float=1.0, # the activation shown at full colour
@@ -396,7 +398,7 @@ def plot_activation(text:str, # the text
     ax.set_xlim(-1, width); ax.set_ylim(-row - 1, 1); ax.axis('off')
     return ax
 
-# %% ../nbs/08_language_models.ipynb #fc25777b
+# %% ../nbs/08_language_models.ipynb #153ba2bd
 FORMAT = 'rnn_lit.lm'
 
 class CheckpointError(ValueError):
@@ -424,7 +426,7 @@ def save(model:LanguageModel, # the model to save
         raise
     return path
 
-# %% ../nbs/08_language_models.ipynb #153ba2bd
+# %% ../nbs/08_language_models.ipynb #681c5198
 def load(path, # a file written by `save`
          device=None, # where to put the weights (default: the CPU)
         ) -> tuple: # (model, vocab); model.info holds the extra values given to `save`
@@ -446,7 +448,7 @@ def load(path, # a file written by `save`
     model.info = blob.get('info', {})
     return model.to(device or 'cpu').eval(), vocab
 
-# %% ../nbs/08_language_models.ipynb #b965c018
+# %% ../nbs/08_language_models.ipynb #c305911b
 class MinCharRNN:
     "A character RNN in plain NumPy with hand-written BPTT and Adagrad (the setup of Karpathy's min-char-rnn)."
     def __init__(self, vocab_size:int, # V
@@ -492,7 +494,7 @@ class MinCharRNN:
             self.memory[k] += g * g
             p -= self.learning_rate * g / np.sqrt(self.memory[k] + 1e-8)
 
-# %% ../nbs/08_language_models.ipynb #834d3f34
+# %% ../nbs/08_language_models.ipynb #b5ee4790
 def min_char_rnn_torch_loss(params:dict, # name -> float64 tensor, MinCharRNN's weights
                             inputs, # L input ids
                             targets, # L target ids
@@ -505,7 +507,7 @@ def min_char_rnn_torch_loss(params:dict, # name -> float64 tensor, MinCharRNN's 
         loss = loss - torch.log_softmax(params['W_hy'] @ h + params['b_y'], -1)[y]
     return loss
 
-# %% ../nbs/08_language_models.ipynb #917c5a0d
+# %% ../nbs/08_language_models.ipynb #96361c5a
 def min_char_rnn_train(model:MinCharRNN, # the model to train (updated in place)
                        ids, # the training ids, a 1-D array
                        seconds:float=None, # stop after this much wall time
