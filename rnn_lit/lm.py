@@ -6,11 +6,10 @@
 __all__ = ['CELLS', 'FORMAT', 'number_words', 'human_numbers', 'stdlib_text', 'Vocab', 'batchify', 'segments', 'recurrent_layer',
            'LanguageModel', 'detach_state', 'segment_loss', 'train_steps', 'evaluate', 'fit_lm', 'char_data', 'sample',
            'hidden_trace', 'text_features', 'neuron_correlations', 'top_neurons', 'activation_html', 'plot_activation',
-           'CheckpointError', 'save', 'load', 'MinCharRNN', 'min_char_rnn_torch_loss', 'min_char_rnn_train',
-           'min_char_rnn_loss']
+           'neuron_widget', 'CheckpointError', 'save', 'load', 'MinCharRNN', 'min_char_rnn_torch_loss',
+           'min_char_rnn_train', 'min_char_rnn_loss']
 
 # %% ../nbs/08_language_models.ipynb #474584ca
-import glob
 import html
 import math
 import os
@@ -23,6 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn, Tensor
 import matplotlib as mpl
+import matplotlib.pyplot as plt
+import ipywidgets as widgets
 from .core import check_int, set_seed, get_ax
 
 # %% ../nbs/08_language_models.ipynb #159f434f
@@ -387,18 +388,39 @@ def plot_activation(text:str, # the text
     "Draw the text as a grid of characters on backgrounds coloured by their activation; returns the Axes."
     values = np.asarray(values, dtype=float)
     if values.shape != (len(text),): raise ValueError(f"values: expected shape ({len(text)},), got {values.shape}")
-    rows, col, row = [], 0, 0
-    for ch in text:  # (row, col) of every visible character
+    cells, col, row = [], 0, 0
+    for ch in text:  # (row, col) of every character; a newline or a full row starts the next row
         if ch == '\n' or col == width: row, col = row + 1, 0
-        rows.append((row, col, ch)); col += ch != '\n'
+        cells.append((row, col, ch)); col += ch != '\n'
+    image = np.zeros((row + 1, width, 4))  # RGBA, transparent where there is no character
     ax = get_ax(ax, figsize=(min(width, 100) * 0.11, 0.22 * (row + 1) + 0.4))
-    for (r, c, ch), colour in zip(rows, _colours(values, vmax)):
-        if ch != '\n': ax.text(c, -r, ch, family='monospace', fontsize=9, ha='center', va='center',
-                               bbox=dict(boxstyle='square,pad=0.15', fc=colour, ec='none'))
-    ax.set_xlim(-1, width); ax.set_ylim(-row - 1, 1); ax.axis('off')
+    for (r, c, ch), colour in zip(cells, _colours(values, vmax)):
+        if ch == '\n': continue
+        image[r, c] = colour
+        ax.text(c, r, ch, family='monospace', fontsize=9, ha='center', va='center')
+    ax.imshow(image, aspect='auto', interpolation='nearest')  # one image for all the backgrounds: fast to draw
+    ax.axis('off')
     return ax
 
-# %% ../nbs/08_language_models.ipynb #153ba2bd
+# %% ../nbs/08_language_models.ipynb #b6f69aa3
+def neuron_widget(text:str, # the text that was read
+                  states:Tensor, # its activations, (len(text), H_out), e.g. from `hidden_trace`
+                  neuron:int=0, # the neuron shown first
+                  width:int=80, # characters per row
+                 ) -> widgets.interactive:
+    "A slider over the neurons of `states`; each move redraws `plot_activation` for the chosen neuron."
+    if states.dim() != 2 or states.shape[0] != len(text):
+        raise ValueError(f"states: expected shape ({len(text)}, H_out), got {tuple(states.shape)}")
+    def draw(neuron):
+        values = states[:, neuron]
+        ax = plot_activation(text, values, vmax=max(values.abs().max().item(), 1e-6), width=width)
+        ax.set_title(f'neuron {neuron}')
+        plt.show()
+        return ax
+    slider = widgets.IntSlider(value=neuron, min=0, max=states.shape[1] - 1, description='neuron', continuous_update=False)
+    return widgets.interactive(draw, neuron=slider)
+
+# %% ../nbs/08_language_models.ipynb #b965c018
 FORMAT = 'rnn_lit.lm'
 
 class CheckpointError(ValueError):
@@ -426,7 +448,7 @@ def save(model:LanguageModel, # the model to save
         raise
     return path
 
-# %% ../nbs/08_language_models.ipynb #681c5198
+# %% ../nbs/08_language_models.ipynb #c305911b
 def load(path, # a file written by `save`
          device=None, # where to put the weights (default: the CPU)
         ) -> tuple: # (model, vocab); model.info holds the extra values given to `save`
@@ -448,7 +470,7 @@ def load(path, # a file written by `save`
     model.info = blob.get('info', {})
     return model.to(device or 'cpu').eval(), vocab
 
-# %% ../nbs/08_language_models.ipynb #c305911b
+# %% ../nbs/08_language_models.ipynb #9b3d5626
 class MinCharRNN:
     "A character RNN in plain NumPy with hand-written BPTT and Adagrad (the setup of Karpathy's min-char-rnn)."
     def __init__(self, vocab_size:int, # V
@@ -494,7 +516,7 @@ class MinCharRNN:
             self.memory[k] += g * g
             p -= self.learning_rate * g / np.sqrt(self.memory[k] + 1e-8)
 
-# %% ../nbs/08_language_models.ipynb #b5ee4790
+# %% ../nbs/08_language_models.ipynb #1ac66e5f
 def min_char_rnn_torch_loss(params:dict, # name -> float64 tensor, MinCharRNN's weights
                             inputs, # L input ids
                             targets, # L target ids
@@ -507,13 +529,13 @@ def min_char_rnn_torch_loss(params:dict, # name -> float64 tensor, MinCharRNN's 
         loss = loss - torch.log_softmax(params['W_hy'] @ h + params['b_y'], -1)[y]
     return loss
 
-# %% ../nbs/08_language_models.ipynb #96361c5a
+# %% ../nbs/08_language_models.ipynb #fbcc7c82
 def min_char_rnn_train(model:MinCharRNN, # the model to train (updated in place)
                        ids, # the training ids, a 1-D array
                        seconds:float=None, # stop after this much wall time
                        steps:int=None, # or after this many segments
                        seq_len:int=25, # L, characters per segment
-                      ) -> dict: # chars, seconds, loss (smoothed, per character)
+                      ) -> dict: # chars, seconds, loss (smoothed, per character), h (the hidden state it ended with)
     "Train `model` on `ids` with truncated BPTT over `seq_len` characters, carrying the state, wrapping at the end."
     if seconds is None and steps is None: raise ValueError("seconds, steps: expected at least one limit, got neither")
     ids = np.asarray(ids)
@@ -523,12 +545,14 @@ def min_char_rnn_train(model:MinCharRNN, # the model to train (updated in place)
         loss, grads, h = model.loss_and_grads(ids[pos:pos + seq_len], ids[pos + 1:pos + seq_len + 1], h)
         model.step(grads)
         smooth, pos, done = 0.99 * smooth + 0.01 * loss / seq_len, pos + seq_len, done + 1
-    return dict(chars=done * seq_len, seconds=time.perf_counter() - t0, loss=smooth)
+    return dict(chars=done * seq_len, seconds=time.perf_counter() - t0, loss=smooth, h=h)
 
 def min_char_rnn_loss(model:MinCharRNN, # a trained model
                       ids, # the ids to score, a 1-D array
+                      h_prev=None, # the state to start from, e.g. the one training ended with; None for zeros
                      ) -> float: # mean loss per predicted character, in nats
-    "The mean next-character loss of `model` over `ids`, reading them in one pass with the state carried."
+    "The mean next-character loss of `model` over `ids`, reading them in one pass from `h_prev`."
     ids = np.asarray(ids)
-    loss, _, _ = model.loss_and_grads(ids[:-1], ids[1:], np.zeros_like(model.b_h))
+    h_prev = np.zeros_like(model.b_h) if h_prev is None else h_prev
+    loss, _, _ = model.loss_and_grads(ids[:-1], ids[1:], h_prev)
     return loss / (len(ids) - 1)

@@ -73,7 +73,7 @@ class _Numpy:
         return chars / (time.perf_counter() - t0)
 
     def valid_loss(self, valid_ids):
-        return min_char_rnn_loss(self.model, valid_ids.numpy())
+        return min_char_rnn_loss(self.model, valid_ids.numpy(), self.h)  # from its carried state (see the notebook)
 
 def rows(quick:bool=False, threads:int=1) -> list:
     "The benchmark's measurements: dicts with keys benchmark, measure, value, goal."
