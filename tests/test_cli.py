@@ -37,8 +37,9 @@ def test_train_then_sample(cmd, tmp_path):
     r = run(cmd, 'sample', out, '--prime', 'def ', '--temperature', '0.7', '-n', '50', '--seed', '1')
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith('def ') and len(r.stdout) == len('def ') + 50 + 1
-    again = run(cmd, 'sample', out, '--prime', 'def ', '--temperature', '0.7', '-n', '50', '--seed', '1')
-    assert again.stdout == r.stdout  # a seed makes the sample reproducible
+    if cmd is MODULE:  # once is enough: a seed makes the sample reproducible
+        again = run(cmd, 'sample', out, '--prime', 'def ', '--temperature', '0.7', '-n', '50', '--seed', '1')
+        assert again.stdout == r.stdout
 
 def test_train_on_a_file(tmp_path):
     text = tmp_path / 'song.txt'
