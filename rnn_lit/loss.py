@@ -78,6 +78,7 @@ def encode_sentences(sentences:list, # the sentences, each a string of at least 
     for n, s in enumerate(sentences): targets[len(s) - 1:, n] = -100  # padding after the sentence is not scored
     return inputs, targets, chars
 
+# %% ../nbs/03_loss.ipynb #c280bc4d
 def train_char_rnn(inputs:Tensor, # one-hot characters, (L, N, C)
                    targets:Tensor, # the next characters, (L, N), -100 for padding
                    hidden_size:int=32, # H_out of the ScratchRNN
@@ -151,5 +152,5 @@ def loss_widget(logits:Tensor|None=None, # a model's scores for a batch, (L, N, 
         return ax
     options = [(text or f'sequence {n}', n) for n, text in enumerate(texts)]
     return widgets.interactive(show,
-        temperature=widgets.FloatLogSlider(value=1.0, base=10, min=-1, max=1, step=0.05, description='T', continuous_update=False),
+        temperature=widgets.FloatLogSlider(value=1.0, base=2, min=-3, max=3, step=0.25, description='T', continuous_update=False),
         sequence=widgets.Dropdown(options=options, value=0, description='sentence'))
