@@ -111,6 +111,7 @@ def _convert_cell(cell:dict) -> dict:
     outs, notes = [], []
     for o in cell.get('outputs', []):
         data = o.get('data', {})
+        if o.get('output_type') == 'stream' and not ''.join(o.get('text', '')).strip(): continue  # progress-bar leftovers
         if _WIDGET in data:
             notes.append(_widget_note(''.join(data.get('text/plain', ''))))
             continue

@@ -7,6 +7,8 @@ _exports = {
     'set_seed': 'core', 'get_device': 'core', 'check_sequence': 'core', 'check_state': 'core',
     'ScratchRNN': 'forward', 'rnn_step': 'forward', 'activation': 'forward',
     'sequence_loss': 'loss',
+    'manual_bptt': 'bptt',
+    'jacobian_norms': 'gradients',
 }
 
 def __getattr__(name):

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch import nn, Tensor
 import matplotlib.pyplot as plt
 import ipywidgets as widgets
-from .core import check_int, get_ax
+from .core import check_int, get_ax, one_thread
 from .forward import ScratchRNN
 
 # %% ../nbs/03_loss.ipynb #40b5545a
@@ -78,6 +78,7 @@ def encode_sentences(sentences:list, # the sentences, each a string of at least 
     for n, s in enumerate(sentences): targets[len(s) - 1:, n] = -100  # padding after the sentence is not scored
     return inputs, targets, chars
 
+# %% ../nbs/03_loss.ipynb #c280bc4d
 def train_char_rnn(inputs:Tensor, # one-hot characters, (L, N, C)
                    targets:Tensor, # the next characters, (L, N), -100 for padding
                    hidden_size:int=32, # H_out of the ScratchRNN
@@ -91,14 +92,12 @@ def train_char_rnn(inputs:Tensor, # one-hot characters, (L, N, C)
         torch.manual_seed(check_int(seed, 'seed', minimum=0))
         rnn, head = ScratchRNN(inputs.shape[-1], hidden_size), nn.Linear(hidden_size, inputs.shape[-1])
     opt = torch.optim.Adam([*rnn.parameters(), *head.parameters()], lr=lr)
-    history, threads = [], torch.get_num_threads()
-    torch.set_num_threads(1)  # matrices this small run fastest on one thread: handing work to others costs more
-    try:
+    history = []
+    with one_thread():  # matrices this small run fastest on one thread: handing work to others costs more
         for _ in range(steps):
             loss = sequence_loss(head(rnn(inputs)[0]), targets, 'batchmean')
             opt.zero_grad(); loss.backward(); opt.step()
             history.append(loss.item())
-    finally: torch.set_num_threads(threads)
     return rnn, head, history
 
 # %% ../nbs/03_loss.ipynb #edd5fc45
@@ -153,5 +152,5 @@ def loss_widget(logits:Tensor|None=None, # a model's scores for a batch, (L, N, 
         return ax
     options = [(text or f'sequence {n}', n) for n, text in enumerate(texts)]
     return widgets.interactive(show,
-        temperature=widgets.FloatLogSlider(value=1.0, base=10, min=-1, max=1, step=0.05, description='T', continuous_update=False),
+        temperature=widgets.FloatLogSlider(value=1.0, base=2, min=-3, max=3, step=0.25, description='T', continuous_update=False),
         sequence=widgets.Dropdown(options=options, value=0, description='sentence'))
