@@ -219,17 +219,19 @@ def memory_models(window:int=8, # k, the window net's number of last tokens
 def gap_sweep(models:dict, # name -> function from a BlankTask to a new model
               gaps=(0, 2, 5, 10, 20, 30), # the gaps to measure
               seeds=(0, 1, 2), # one training run per model, gap and seed
+              seeds_for:dict=None, # name -> seeds for that model only, overriding `seeds`
               task_seed:int=0, # seed of each gap's corpus
               fit_kwargs:dict=None, # extra arguments for `fit_classifier` (epochs, lr, ...)
               **task_kwargs, # extra arguments for `make_blank_task` (n_train, n_valid, ...)
              ) -> dict: # 'gaps', 'acc' {name: array (n_gaps, n_seeds)}, 'chance', 'tasks' {gap: task}, 'models' {(name, gap): model of the first seed}
     "Held-out accuracy of each model at each gap, trained from each seed."
-    acc = {name: np.zeros((len(gaps), len(seeds))) for name in models}
+    seeds_of = {name: tuple((seeds_for or {}).get(name, seeds)) for name in models}
+    acc = {name: np.zeros((len(gaps), len(seeds_of[name]))) for name in models}
     tasks, kept = {}, {}
     for i, gap in enumerate(gaps):
         tasks[gap] = task = make_blank_task(gap, seed=task_seed, **task_kwargs)
         for name, make in models.items():
-            for j, seed in enumerate(seeds):
+            for j, seed in enumerate(seeds_of[name]):
                 set_seed(seed); model = make(task)
                 acc[name][i, j] = fit_classifier(model, task, seed=seed, **(fit_kwargs or {}))['valid_acc']
                 if j == 0: kept[(name, gap)] = model.eval()
