@@ -69,7 +69,8 @@ class BlankTask:
     y_valid: torch.Tensor  # (N_valid,) answer indices
     def __post_init__(self): self.stoi = {w: i for i, w in enumerate(self.vocab)}
 
-    def encode(self, sentence) -> torch.Tensor:
+    def encode(self, sentence, # a string such as "Usain Bolt, ... is from ___", or a list of tokens
+              ) -> torch.Tensor:
         "Token ids `(L,)` of `sentence` (a string or a list of tokens)."
         words = tokenize(sentence) if isinstance(sentence, str) else list(sentence)
         unknown = [w for w in words if w not in self.stoi]
@@ -77,7 +78,8 @@ class BlankTask:
         if not words: raise ValueError("sentence: expected at least one word, got none")
         return torch.tensor([self.stoi[w] for w in words])
 
-    def decode(self, ids) -> str:
+    def decode(self, ids, # token ids, (L,)
+              ) -> str:
         "The sentence that token ids `(L,)` stand for, with its blank."
         return ' '.join(self.vocab[int(i)] for i in ids).replace(' ,', ',') + ' ___'
 
@@ -142,6 +144,7 @@ class WindowClassifier(nn.Module):
 
     def forward(self, x:torch.Tensor, # token ids, (N, L)
                ) -> torch.Tensor: # scores, (N, n_classes)
+        "Scores for each answer from the last `k` tokens only."
         e = self.embed(x[:, -self.k:]).flatten(1)  # (N, min(k, L)*embed_dim)
         e = F.pad(e, (self.k * self.embed.embedding_dim - e.shape[1], 0))  # a short sentence is padded with zeros on the left
         return self.W_2(F.relu(self.W_1(e)))
@@ -163,6 +166,7 @@ class RNNClassifier(nn.Module):
 
     def forward(self, x:torch.Tensor, # token ids, (N, L)
                ) -> torch.Tensor: # scores, (N, n_classes)
+        "Scores for each answer from the last hidden state."
         output, _ = self.rnn(self.embed(x))  # (N, L, H_out); the state is ignored, so LSTM's (h, c) tuple is fine
         return self.W_hy(output[:, -1])  # h_L of the top layer
 
