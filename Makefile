@@ -43,8 +43,9 @@ docs: $(STAMP)
 readme: $(STAMP)
 	$(PY) docs/readme.py
 
+# JupyterLab on nbs/ with rnn_lit installed in editable mode (root, as in containers, needs --allow-root)
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab --notebook-dir=nbs
+	$(VENV)/bin/jupyter lab --notebook-dir=nbs $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 bench: $(STAMP)
 	$(PY) tests/bench/run.py

@@ -70,6 +70,7 @@ _TAGS = {('echo', 'false'): 'remove-input', ('output', 'false'): 'remove-output'
          ('include', 'false'): 'remove-cell'}
 _LINK_ATTR = re.compile(r'(\]\([^)\s]*\))\{[^}\n]*\}')
 _WIDGET = 'application/vnd.jupyter.widget-view+json'
+_ANSI = re.compile(r'\x1b\[[0-9;?]*[A-Za-z]')
 
 def _front_matter(src:str) -> dict:
     import yaml
@@ -111,7 +112,8 @@ def _convert_cell(cell:dict) -> dict:
     outs, notes = [], []
     for o in cell.get('outputs', []):
         data = o.get('data', {})
-        if o.get('output_type') == 'stream' and not ''.join(o.get('text', '')).strip(): continue  # progress-bar leftovers
+        if o.get('output_type') == 'stream' and not _ANSI.sub('', ''.join(o.get('text', ''))).strip():
+            continue  # progress-bar leftovers, and the clear_output codes a widget prints with no kernel attached
         if _WIDGET in data:
             notes.append(_widget_note(''.join(data.get('text/plain', ''))))
             continue

@@ -233,7 +233,7 @@ def forward_widget(steps:int=20, # the sequence length L
                    hidden_size:int=12, # H_out, the number of hidden units shown
                    seed:int=0, # the seed of the weights and the input burst
                   ) -> widgets.interactive:
-    "A slider over `t` (and a menu of nonlinearities) showing the hidden states of a small `ScratchRNN` up to step `t`."
+    "A slider over `t` and a menu of nonlinearities, showing the hidden states of a small `ScratchRNN` up to step `t` (5 at first, just after the burst)."
     steps, hidden_size = check_int(steps, 'steps', minimum=5), check_int(hidden_size, 'hidden_size')
     states = {}
     with torch.random.fork_rng():  # the widget does not disturb the caller's random numbers
@@ -248,5 +248,5 @@ def forward_widget(steps:int=20, # the sequence length L
         plt.show()
         return ax
     return widgets.interactive(show,
-        t=widgets.IntSlider(value=1, min=1, max=steps, description='t', continuous_update=False),
+        t=widgets.IntSlider(value=5, min=1, max=steps, description='t', continuous_update=False),
         nonlinearity=widgets.Dropdown(options=list(ACTIVATIONS), value='tanh', description='F'))

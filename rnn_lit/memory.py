@@ -69,7 +69,8 @@ class BlankTask:
     y_valid: torch.Tensor  # (N_valid,) answer indices
     def __post_init__(self): self.stoi = {w: i for i, w in enumerate(self.vocab)}
 
-    def encode(self, sentence) -> torch.Tensor:
+    def encode(self, sentence, # a string such as "Usain Bolt, ... is from ___", or a list of tokens
+              ) -> torch.Tensor:
         "Token ids `(L,)` of `sentence` (a string or a list of tokens)."
         words = tokenize(sentence) if isinstance(sentence, str) else list(sentence)
         unknown = [w for w in words if w not in self.stoi]
@@ -77,7 +78,8 @@ class BlankTask:
         if not words: raise ValueError("sentence: expected at least one word, got none")
         return torch.tensor([self.stoi[w] for w in words])
 
-    def decode(self, ids) -> str:
+    def decode(self, ids, # token ids, (L,)
+              ) -> str:
         "The sentence that token ids `(L,)` stand for, with its blank."
         return ' '.join(self.vocab[int(i)] for i in ids).replace(' ,', ',') + ' ___'
 
@@ -142,6 +144,7 @@ class WindowClassifier(nn.Module):
 
     def forward(self, x:torch.Tensor, # token ids, (N, L)
                ) -> torch.Tensor: # scores, (N, n_classes)
+        "Scores for each answer from the last `k` tokens only."
         e = self.embed(x[:, -self.k:]).flatten(1)  # (N, min(k, L)*embed_dim)
         e = F.pad(e, (self.k * self.embed.embedding_dim - e.shape[1], 0))  # a short sentence is padded with zeros on the left
         return self.W_2(F.relu(self.W_1(e)))
@@ -163,6 +166,7 @@ class RNNClassifier(nn.Module):
 
     def forward(self, x:torch.Tensor, # token ids, (N, L)
                ) -> torch.Tensor: # scores, (N, n_classes)
+        "Scores for each answer from the last hidden state."
         output, _ = self.rnn(self.embed(x))  # (N, L, H_out); the state is ignored, so LSTM's (h, c) tuple is fine
         return self.W_hy(output[:, -1])  # h_L of the top layer
 
@@ -219,17 +223,19 @@ def memory_models(window:int=8, # k, the window net's number of last tokens
 def gap_sweep(models:dict, # name -> function from a BlankTask to a new model
               gaps=(0, 2, 5, 10, 20, 30), # the gaps to measure
               seeds=(0, 1, 2), # one training run per model, gap and seed
+              seeds_for:dict=None, # name -> seeds for that model only, overriding `seeds`
               task_seed:int=0, # seed of each gap's corpus
               fit_kwargs:dict=None, # extra arguments for `fit_classifier` (epochs, lr, ...)
               **task_kwargs, # extra arguments for `make_blank_task` (n_train, n_valid, ...)
              ) -> dict: # 'gaps', 'acc' {name: array (n_gaps, n_seeds)}, 'chance', 'tasks' {gap: task}, 'models' {(name, gap): model of the first seed}
     "Held-out accuracy of each model at each gap, trained from each seed."
-    acc = {name: np.zeros((len(gaps), len(seeds))) for name in models}
+    seeds_of = {name: tuple((seeds_for or {}).get(name, seeds)) for name in models}
+    acc = {name: np.zeros((len(gaps), len(seeds_of[name]))) for name in models}
     tasks, kept = {}, {}
     for i, gap in enumerate(gaps):
         tasks[gap] = task = make_blank_task(gap, seed=task_seed, **task_kwargs)
         for name, make in models.items():
-            for j, seed in enumerate(seeds):
+            for j, seed in enumerate(seeds_of[name]):
                 set_seed(seed); model = make(task)
                 acc[name][i, j] = fit_classifier(model, task, seed=seed, **(fit_kwargs or {}))['valid_acc']
                 if j == 0: kept[(name, gap)] = model.eval()

@@ -54,6 +54,7 @@ class Model(nn.Module):
     def forward(self, x:torch.Tensor, # the input, (N, L, input_size)
                 hidden:torch.Tensor=None, # the state to start from, (n_layers, N, hidden_dim); None: `init_hidden`
                ) -> tuple: # (out (N*L, output_size), hidden (n_layers, N, hidden_dim))
+        "Scores for every step of every sequence, flattened, and the final hidden state."
         _check_x(x, self.input_size)
         batch_size = x.size(0)
         if hidden is None: hidden = self.init_hidden(batch_size)  # initial hidden state

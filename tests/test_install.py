@@ -36,3 +36,11 @@ def test_public_names_resolve():
 
 def test_constraints_pin_torch():
     assert re.search(r'^torch==\d', (ROOT/'.ci'/'constraints.txt').read_text(), re.M)
+
+def test_modules_compile_without_warnings():
+    "A notebook's LaTeX can end up in a module docstring, where a backslash is an invalid escape."
+    import warnings
+    for mod in sorted((ROOT/'rnn_lit').glob('*.py')):
+        with warnings.catch_warnings():
+            warnings.simplefilter('error')
+            compile(mod.read_text(), str(mod), 'exec')

@@ -113,14 +113,17 @@ def _saved_problems(path:Path) -> list:
 
 def _change_first_control(widget):
     "Give the widget's first control a new value, the way a reader would; returns a description."
-    readout = widget.locator('.widget-readout').first
-    if readout.count():
-        handle = widget.locator('.noUi-handle').first
+    handle = widget.locator('.noUi-handle').first
+    if handle.count():
+        # End / Home on the handle move it to the slider's end in one step: one update, as a reader's
+        # click would give; it also works for log sliders, whose handle position is an exponent
+        readout = widget.locator('.widget-readout').first
         lo, hi, now = (float(handle.get_attribute(a)) for a in ('aria-valuemin', 'aria-valuemax', 'aria-valuenow'))
-        new = hi if abs(now - hi) > 1e-9 else lo
-        value = str(int(new)) if float(new).is_integer() else f'{new:g}'
-        readout.click(); readout.press('Control+a'); readout.type(value); readout.press('Enter')
-        return f'slider {now:g} -> {value}'
+        before = readout.inner_text() if readout.count() else str(now)
+        key = 'End' if abs(now - hi) > 1e-9 else 'Home'
+        handle.focus(); handle.press(key)
+        after = readout.inner_text() if readout.count() else '?'
+        return f'slider {before} -> {after} ({key})'
     select = widget.locator('select').first
     if select.count():
         options = select.locator('option').all_inner_texts()
