@@ -229,4 +229,9 @@ d = { 'settings': { 'branch': 'main',
                                'rnn_lit.model.predict': ('pytorch.html#predict', 'rnn_lit/model.py'),
                                'rnn_lit.model.predict_steps': ('pytorch.html#predict_steps', 'rnn_lit/model.py'),
                                'rnn_lit.model.shape_table': ('pytorch.html#shape_table', 'rnn_lit/model.py'),
-                               'rnn_lit.model.shape_walk': ('pytorch.html#shape_walk', 'rnn_lit/model.py')}}}
+                               'rnn_lit.model.shape_walk': ('pytorch.html#shape_walk', 'rnn_lit/model.py')},
+            'rnn_lit.perf': { 'rnn_lit.perf.default_makers': ('performance.html#default_makers', 'rnn_lit/perf.py'),
+                              'rnn_lit.perf.loglog_slope': ('performance.html#loglog_slope', 'rnn_lit/perf.py'),
+                              'rnn_lit.perf.plot_cost': ('performance.html#plot_cost', 'rnn_lit/perf.py'),
+                              'rnn_lit.perf.sweep': ('performance.html#sweep', 'rnn_lit/perf.py'),
+                              'rnn_lit.perf.time_step': ('performance.html#time_step', 'rnn_lit/perf.py')}}}
