@@ -13,6 +13,7 @@ import torch
 import matplotlib.pyplot as plt
 import ipywidgets as widgets
 from matplotlib.colors import LogNorm
+from matplotlib.ticker import FuncFormatter
 from .core import check_int, check_sequence, check_state, get_ax, one_thread
 from .forward import ScratchRNN
 
@@ -207,7 +208,9 @@ def plot_grad_heatmap(norms:torch.Tensor, # (L, L) from `hidden_grad_norms`: [t-
     L = values.shape[0]
     image = ax.imshow(values, origin='lower', extent=(0.5, L + 0.5, 0.5, L + 0.5), cmap='viridis',
                       norm=LogNorm() if values.count() else None)
-    ax.figure.colorbar(image, ax=ax, label=r'$\|\partial \mathcal{L}_t / \partial h_k\|$')
+    bar = ax.figure.colorbar(image, ax=ax, label=r'$\|\partial \mathcal{L}_t / \partial h_k\|$')
+    bar.ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f'{v:.0e}'))  # plain '1e-03' labels render fast
+    bar.ax.minorticks_off()  # (a widget redraws this figure: typeset tick labels cost most of a redraw)
     ax.set(xlabel='hidden state $h_k$ (step $k$)', ylabel='loss term $\\mathcal{L}_t$ (step $t$)')
     return ax
 

@@ -1,5 +1,5 @@
 """Widget redraw latency: for every chapter's `*_widget()`, the time from setting its main control to the
-redrawn figure (the callback runs synchronously when the value changes, as in a kernel).
+redrawn figure rendered as a PNG (the callback runs synchronously when the value changes, as in a kernel).
 
   python tests/bench/bench_widgets.py [--quick]
 """
@@ -34,22 +34,40 @@ def _values(ctrl):
     raise TypeError(f'no way to change a {type(ctrl).__name__}')
 
 def redraw_ms(w, repeats=9) -> float:
-    "Median milliseconds for `w` to redraw after its first control changes."
+    "Median milliseconds for `w` to redraw after its first control changes, rendering included."
+    import io
     import matplotlib.pyplot as plt
     ctrl, times = w.children[0], []
     values = _values(ctrl)
     for i in range(repeats):
         t0 = time.perf_counter()
         ctrl.value = values[i % 2]
+        for n in plt.get_fignums():  # what Jupyter's inline backend does at the end of the callback
+            plt.figure(n).savefig(io.BytesIO(), format='png')
         times.append(time.perf_counter() - t0)
         plt.close('all')
     return 1000 * statistics.median(times)
+
+def _demo_args(mod:str, name:str):
+    "Arguments for the widgets that need trained results: small stand-ins (redraw cost does not depend on training)."
+    import torch
+    if name == 'blank_widget':
+        from rnn_lit.memory import gap_sweep, memory_models
+        return (gap_sweep(memory_models(), gaps=(0, 5), seeds=(0,), fit_kwargs=dict(epochs=1), n_train=64, n_valid=64),)
+    if name == 'next_word_widget':
+        from rnn_lit.model import Model, blank_tasks_28
+        task = blank_tasks_28(gaps=(5,))[5]
+        return Model(len(task.vocab), len(task.answers), 12, 1), task
+    if name == 'neuron_widget':
+        text = 'def f(x):\n    return "x" * x\n' * 5
+        return text, torch.randn(len(text), 32)
+    return ()
 
 def rows(quick=False):
     import matplotlib.pyplot as plt
     out = []
     for mod, name, f in widget_factories():
-        try: w = f()
+        try: w = f(*_demo_args(mod, name))
         except TypeError as e:
             out.append(dict(benchmark=f'{mod}.{name}', measure='redraw (median ms)', value=float('nan'), goal='< 150', note=str(e)))
             continue
