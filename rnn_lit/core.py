@@ -29,6 +29,7 @@ def check_sequence(input, # the sequence: (L, N, H_in), (N, L, H_in) if `batch_f
                    input_size:int, # the expected feature size H_in
                    batch_first:bool=False, # whether a batched `input` is (N, L, H_in)
                    name:str='input', # the argument's name, used in messages
+                   like:torch.Tensor=None, # if given, a parameter whose dtype and device `input` must have
                   ) -> tuple: # (the sequence as (L, N, H_in), whether `input` was batched)
     "Validate a recurrent layer's input and return it as `(L, N, H_in)` with a flag saying whether it was batched."
     if not isinstance(input, torch.Tensor):
@@ -47,6 +48,10 @@ def check_sequence(input, # the sequence: (L, N, H_in), (N, L, H_in) if `batch_f
     if batched and batch_first: x = x.transpose(0, 1)  # (L, N, H_in)
     if x.shape[0] == 0 or x.shape[1] == 0:
         raise ValueError(f"{name}: expected a non-empty sequence (L >= 1, N >= 1), got shape {tuple(input.shape)}")
+    if like is not None and x.dtype != like.dtype:
+        raise TypeError(f"{name}: expected dtype {like.dtype} (the parameters' dtype), got {x.dtype}")
+    if like is not None and x.device != like.device:
+        raise ValueError(f"{name}: expected a tensor on {like.device} (the parameters' device), got {x.device}")
     return x, batched
 
 # %% ../nbs/00_core.ipynb #a207418e

@@ -209,12 +209,7 @@ class ScratchRNN(nn.Module):
 
     def _check_inputs(self, input, h0):
         "Validate `input` and `h0`; return them as (L, N, H_in) and (num_layers, N, H_out) with the batched flag."
-        x, batched = check_sequence(input, self.input_size, self.batch_first)
-        weight = self.weight_ih_l0
-        if x.dtype != weight.dtype:
-            raise TypeError(f"input: expected dtype {weight.dtype} (the parameters' dtype), got {x.dtype}")
-        if x.device != weight.device:
-            raise ValueError(f"input: expected a tensor on {weight.device} (the parameters' device), got {x.device}")
+        x, batched = check_sequence(input, self.input_size, self.batch_first, like=self.weight_ih_l0)
         h0 = check_state(h0, self.num_layers, x.shape[1], self.hidden_size, batched, like=x)
         if h0.dtype != x.dtype or h0.device != x.device:
             raise TypeError(f"h0: expected dtype {x.dtype} on {x.device} (like input), got {h0.dtype} on {h0.device}")

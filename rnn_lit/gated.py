@@ -273,12 +273,7 @@ class _GatedRNN(nn.Module):
         "Nothing to do: kept so code written for torch's modules (which pack their weights for cuDNN) runs unchanged."
 
     def _check_input(self, input):
-        x, batched = check_sequence(input, self.input_size, self.batch_first)
-        weight = self.weight_ih_l0
-        if x.dtype != weight.dtype:
-            raise TypeError(f"input: expected dtype {weight.dtype} (the parameters' dtype), got {x.dtype}")
-        if x.device != weight.device:
-            raise ValueError(f"input: expected a tensor on {weight.device} (the parameters' device), got {x.device}")
+        x, batched = check_sequence(input, self.input_size, self.batch_first, like=self.weight_ih_l0)
         return x, batched
 
     def _check_state(self, h, x, batched, name):
