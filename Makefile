@@ -30,12 +30,12 @@ nbtest: $(STAMP)
 	$(VENV)/bin/nbdev_test --n_workers 2 --timing
 
 pytest: $(STAMP)
-	$(PY) -m pytest -q tests --ignore=tests/test_sync.py
+	$(PY) -m pytest -q --durations=25 tests --ignore=tests/test_sync.py
 
 test: $(STAMP)
 	$(PY) -m pytest -q tests/test_sync.py
 	$(VENV)/bin/nbdev_test --n_workers 2 --timing
-	$(PY) -m pytest -q tests --ignore=tests/test_sync.py
+	$(PY) -m pytest -q --durations=25 tests --ignore=tests/test_sync.py
 
 docs: $(STAMP)
 	$(PY) docs/build.py
