@@ -58,6 +58,8 @@ class Model(nn.Module):
         _check_x(x, self.input_size)
         batch_size = x.size(0)
         if hidden is None: hidden = self.init_hidden(batch_size)  # initial hidden state
+        elif tuple(hidden.shape) != (self.n_layers, batch_size, self.hidden_dim):
+            raise ValueError(f"hidden: expected shape (n_layers, N, hidden_dim) = {(self.n_layers, batch_size, self.hidden_dim)}, got {tuple(hidden.shape)}")
         out, hidden = self.rnn(x, hidden)  # pass input and hidden state to the RNN: (N, L, hidden_dim)
         out = out.contiguous().view(-1, self.hidden_dim)  # flatten: (N*L, hidden_dim)
         out = self.fc(out)  # dense layer: (N*L, output_size)
