@@ -103,6 +103,8 @@ def one_hot(ids:torch.Tensor, # token ids, (N, L) or (L,)
             vocab_size:int, # the dictionary size, the length of each vector
            ) -> torch.Tensor: # float vectors, (N, L, vocab_size) or (L, vocab_size)
     "Each token id as a float one-hot vector: the article's 28-dimensional input."
+    if not isinstance(ids, torch.Tensor) or ids.dtype != torch.long:
+        raise TypeError(f"ids: expected a torch.long tensor of token ids, got {getattr(ids, 'dtype', type(ids).__name__)}")
     return F.one_hot(ids, vocab_size).float()
 
 # %% ../nbs/07_pytorch.ipynb #5f337013
