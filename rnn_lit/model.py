@@ -58,6 +58,8 @@ class Model(nn.Module):
         _check_x(x, self.input_size)
         batch_size = x.size(0)
         if hidden is None: hidden = self.init_hidden(batch_size)  # initial hidden state
+        elif tuple(hidden.shape) != (self.n_layers, batch_size, self.hidden_dim):
+            raise ValueError(f"hidden: expected shape (n_layers, N, hidden_dim) = {(self.n_layers, batch_size, self.hidden_dim)}, got {tuple(hidden.shape)}")
         out, hidden = self.rnn(x, hidden)  # pass input and hidden state to the RNN: (N, L, hidden_dim)
         out = out.contiguous().view(-1, self.hidden_dim)  # flatten: (N*L, hidden_dim)
         out = self.fc(out)  # dense layer: (N*L, output_size)
@@ -101,6 +103,8 @@ def one_hot(ids:torch.Tensor, # token ids, (N, L) or (L,)
             vocab_size:int, # the dictionary size, the length of each vector
            ) -> torch.Tensor: # float vectors, (N, L, vocab_size) or (L, vocab_size)
     "Each token id as a float one-hot vector: the article's 28-dimensional input."
+    if not isinstance(ids, torch.Tensor) or ids.dtype != torch.long:
+        raise TypeError(f"ids: expected a torch.long tensor of token ids, got {getattr(ids, 'dtype', type(ids).__name__)}")
     return F.one_hot(ids, vocab_size).float()
 
 # %% ../nbs/07_pytorch.ipynb #5f337013
