@@ -80,6 +80,7 @@ def _front_matter(src:str) -> dict:
 def _widget_note(text:str) -> dict:
     "A static stand-in for a widget on the site, naming its controls."
     names = [n for n in re.findall(r"description='([^']*)'", text) if n]
+    if names and text.rstrip().endswith('…'): names.append('…')  # IPython shortens long reprs
     controls = f" (controls: {', '.join(names)})" if names else ''
     html = (f'<div class="widget-fallback"><strong>Interactive widget</strong>{controls}. '
             'It needs a running Python kernel: open this notebook in JupyterLab (<code>make lab</code>) '
