@@ -271,7 +271,7 @@ def char_data(text:str, # the corpus
               vocab:Vocab=None, # the vocabulary; None builds it from `text`
              ) -> tuple: # (vocab, train (T, N), valid (T_valid, N))
     "A character vocabulary and the batchified train and validation ids of `text`."
-    if not 0 < valid_frac < 1: raise ValueError(f"valid_frac: expected a number between 0 and 1, got {valid_frac!r}")
+    if isinstance(valid_frac, bool) or not isinstance(valid_frac, (int, float)) or not 0 < valid_frac < 1: raise ValueError(f"valid_frac: expected a number between 0 and 1, got {valid_frac!r}")
     vocab = vocab or Vocab.from_text(text)
     ids = vocab.encode(text, name='text')
     cut = int(len(ids) * (1 - valid_frac))
