@@ -375,7 +375,8 @@ def open_keep_gate(model:nn.Module, # an LSTM or GRU with biases (torch.nn or rn
     "Start a gated model by keeping its state: LSTM forget gate +bias and input gate -bias, GRU update gate +bias."
     mode, H = getattr(model, 'mode', None), model.hidden_size
     if mode not in ('LSTM', 'GRU') or not model.bias:
-        raise ValueError(f"model: expected an LSTM or GRU with biases, got {type(model).__name__}")
+        raise ValueError(f"model: expected an LSTM or GRU with biases, got {type(model).__name__}"
+                         + ("" if mode not in ('LSTM', 'GRU') else " with bias=False"))
     with torch.no_grad():  # the second block of both stacks: f in (i, f, g, o), z in (r, z, n)
         for k in range(model.num_layers):
             b = getattr(model, f'bias_ih_l{k}')
@@ -442,7 +443,7 @@ def adding_problem(n:int, # how many sequences
 def solved_fraction(prediction:torch.Tensor, # the model's outputs, shape (n,)
                     y:torch.Tensor, # the targets, shape (n,)
                     tolerance:float=0.04, # the largest error that counts as solved
-                   ) -> float:
+                   ) -> float: # the solved fraction, between 0 and 1
     "The fraction of sequences whose prediction is within `tolerance` of the target."
     if prediction.shape != y.shape:
         raise ValueError(f"prediction: expected shape {tuple(y.shape)} (like y), got {tuple(prediction.shape)}")

@@ -11,6 +11,7 @@ __all__ = ['CELLS', 'FORMAT', 'number_words', 'human_numbers', 'stdlib_text', 'V
 
 # %% ../nbs/08_language_models.ipynb #474584ca
 import html
+import importlib
 import math
 import os
 import sysconfig
@@ -74,7 +75,7 @@ def stdlib_text(max_chars:int=200_000, # stop after this many characters
 class Vocab:
     "A two-way map between tokens (characters or words) and integer ids."
     def __init__(self, itos:list, # the tokens, in id order
-                 sep:str='', # how `decode` joins tokens: '' for characters, ' ' for words
+                 sep:str='', # how decode joins tokens: '' for characters, ' ' for words
                 ):
         if not itos or not all(isinstance(t, str) for t in itos):
             raise ValueError(f"itos: expected a non-empty list of strings, got {itos!r:.80}")
@@ -143,7 +144,6 @@ def recurrent_layer(cell:str, # 'rnn', 'lstm' or 'gru'
     if impl != 'scratch': raise ValueError(f"impl: expected 'torch' or 'scratch', got {impl!r}")
     module, name = _SCRATCH[cell]
     try:
-        import importlib
         layer = getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError) as e:
         raise ValueError(f"impl: 'scratch' needs {module}.{name}, which this installation does not have") from e
@@ -271,7 +271,7 @@ def char_data(text:str, # the corpus
               vocab:Vocab=None, # the vocabulary; None builds it from `text`
              ) -> tuple: # (vocab, train (T, N), valid (T_valid, N))
     "A character vocabulary and the batchified train and validation ids of `text`."
-    if not 0 < valid_frac < 1: raise ValueError(f"valid_frac: expected a number between 0 and 1, got {valid_frac!r}")
+    if isinstance(valid_frac, bool) or not isinstance(valid_frac, (int, float)) or not 0 < valid_frac < 1: raise ValueError(f"valid_frac: expected a number between 0 and 1, got {valid_frac!r}")
     vocab = vocab or Vocab.from_text(text)
     ids = vocab.encode(text, name='text')
     cut = int(len(ids) * (1 - valid_frac))
@@ -404,7 +404,7 @@ def plot_activation(text:str, # the text
 
 # %% ../nbs/08_language_models.ipynb #b6f69aa3
 def neuron_widget(text:str, # the text that was read
-                  states:Tensor, # its activations, (len(text), H_out), e.g. from `hidden_trace`
+                  states:Tensor, # its activations, (len(text), H_out), e.g. from hidden_trace
                   neuron:int=0, # the neuron shown first
                   width:int=80, # characters per row
                  ) -> widgets.interactive:
@@ -449,9 +449,9 @@ def save(model:LanguageModel, # the model to save
     return path
 
 # %% ../nbs/08_language_models.ipynb #c305911b
-def load(path, # a file written by `save`
+def load(path, # a file written by save
          device=None, # where to put the weights (default: the CPU)
-        ) -> tuple: # (model, vocab); model.info holds the extra values given to `save`
+        ) -> tuple: # (model, vocab); model.info holds the extra values given to save
     "Read a checkpoint written by `save`; a missing, corrupt, truncated or foreign file raises an error naming it."
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"{path}: no such checkpoint file")
@@ -483,7 +483,9 @@ class MinCharRNN:
         self.b_h, self.b_y, self.learning_rate = np.zeros(H), np.zeros(V), learning_rate
         self.memory = {k: np.zeros_like(v) for k, v in self.params().items()}  # Adagrad's running sums G
 
-    def params(self) -> dict: return dict(W_xh=self.W_xh, W_hh=self.W_hh, W_hy=self.W_hy, b_h=self.b_h, b_y=self.b_y)
+    def params(self) -> dict: # name -> the weight array itself (updates change the model)
+        "The weights W_xh, W_hh, W_hy, b_h, b_y by name."
+        return dict(W_xh=self.W_xh, W_hh=self.W_hh, W_hy=self.W_hy, b_h=self.b_h, b_y=self.b_y)
 
     def loss_and_grads(self, inputs, # L input ids
                        targets, # L target ids (the inputs shifted by one)
@@ -508,7 +510,7 @@ class MinCharRNN:
             delta_next = self.W_hh.T @ delta
         return loss, grads, hs[L]
 
-    def step(self, grads:dict, # gradients from `loss_and_grads`
+    def step(self, grads:dict, # gradients from loss_and_grads
             ):
         "One Adagrad update with the gradients clipped to [-5, 5]."
         for k, p in self.params().items():
