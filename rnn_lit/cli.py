@@ -38,21 +38,21 @@ def read_corpus(paths:list, # text files to concatenate; empty for the standard 
     return text[:max_chars] if max_chars else text, ', '.join(map(str, paths))
 
 # %% ../nbs/09_cli.ipynb #d6329197
+def _int_at_least(s:str, minimum:int) -> int:
+    try: v = int(s)
+    except ValueError: v = None
+    if v is None or v < minimum: raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {s!r}")
+    return v
+
 def positive_int(s:str, # the option's text
                 ) -> int:
     "Parse an integer >= 1 (for argparse)."
-    try: v = int(s)
-    except ValueError: raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {s!r}") from None
-    if v < 1: raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {s!r}")
-    return v
+    return _int_at_least(s, 1)
 
 def count_int(s:str, # the option's text
              ) -> int:
     "Parse an integer >= 0 (for argparse)."
-    try: v = int(s)
-    except ValueError: raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {s!r}") from None
-    if v < 0: raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {s!r}")
-    return v
+    return _int_at_least(s, 0)
 
 def positive_float(s:str, # the option's text
                   ) -> float:
