@@ -477,14 +477,14 @@ def fit_adding(model:nn.Module, # a model mapping (N, T, 2) to (N,), e.g. a Last
               ) -> dict: # {'loss': per-step training MSE, 'solved': fraction of test sequences solved, 'mse': test MSE}
     "Train `model` on the adding problem with online batches and Adam, then measure it on fresh sequences."
     steps, batch_size = check_int(steps, 'steps'), check_int(batch_size, 'batch_size')
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    optimizer, device = torch.optim.Adam(model.parameters(), lr=lr), next(model.parameters()).device
     losses = []
     for s in range(steps):
-        x, y = adding_problem(batch_size, T, seed=seed * 1_000_003 + s + 1)
+        x, y = (t.to(device) for t in adding_problem(batch_size, T, seed=seed * 1_000_003 + s + 1))  # drawn on the CPU
         loss = nn.functional.mse_loss(model(x), y)
         optimizer.zero_grad(); loss.backward(); optimizer.step()
         losses.append(loss.item())
-    x, y = adding_problem(n_test, T, seed=2**31 - 1)  # the same test set for every model
+    x, y = (t.to(device) for t in adding_problem(n_test, T, seed=2**31 - 1))  # the same test set for every model
     with torch.no_grad(): prediction = model(x)
     return {'loss': losses, 'solved': solved_fraction(prediction, y), 'mse': nn.functional.mse_loss(prediction, y).item()}
 
@@ -607,9 +607,10 @@ def gates_widget(models:dict=None, # name -> a trained LSTM or GRU (batch_first)
     if models is None: models = _trained_gate_models()
     recorded = {}
     for name, model in models.items():  # record once; a redraw only draws
-        g = lstm_gates(model, input) if model.mode == 'LSTM' else gru_gates(model, input)
+        x = input.to(next(model.parameters()).device)  # a model on a GPU reads the sequence there
+        g = lstm_gates(model, x) if model.mode == 'LSTM' else gru_gates(model, x)
         keep = ('input', 'forget', 'output') if model.mode == 'LSTM' else ('reset', 'update')
-        recorded[name] = {k: g[k].numpy() for k in keep}
+        recorded[name] = {k: g[k].cpu().numpy() for k in keep}
     L = input.shape[0]
     def show(t, model):
         ax = plot_gates(recorded[model], t, markers=markers, title=f'{model} gates, step {t} of {L - 1}')

@@ -69,7 +69,7 @@ class JacobianNorms:
     @property
     def distance(self) -> Tensor:
         "The number of steps back, $L - k$, for each entry of `norms`: (L, L-1, ..., 0)."
-        return torch.arange(len(self.norms) - 1, -1, -1)
+        return torch.arange(len(self.norms) - 1, -1, -1, device=self.norms.device)
 
 def jacobian_norms(rnn, # a single-layer torch.nn.RNN or ScratchRNN
                    input:Tensor, # one sequence: (L, H_in), or a batch of one (L, 1, H_in) ((1, L, H_in) if batch_first)
@@ -78,7 +78,7 @@ def jacobian_norms(rnn, # a single-layer torch.nn.RNN or ScratchRNN
     "The spectral norm of $\\partial h_L / \\partial h_k$ for every $k$, computed as the product of the step Jacobians."
     with one_thread():  # L small products in a row: on a busy machine, 2 threads made this 50x slower
         J = step_jacobians(rnn, input, h0)  # (L, H_out, H_out)
-        product = torch.eye(J.shape[1], dtype=J.dtype)  # dh_L/dh_L
+        product = torch.eye(J.shape[1], dtype=J.dtype, device=J.device)  # dh_L/dh_L, on the RNN's device
         products = [product]
         for J_j in J.flip(0):  # j = L, L-1, ..., 1
             product = product @ J_j  # dh_L/dh_{j-1} = (dh_L/dh_j) (dh_j/dh_{j-1})

@@ -184,12 +184,14 @@ def detach_state(state, # a hidden state: a tensor, a tuple of tensors (LSTM), o
 
 # %% ../nbs/08_language_models.ipynb #b0492338
 def segment_loss(model:nn.Module, # a LanguageModel
-                 x:Tensor, # inputs, (L, N)
+                 x:Tensor, # inputs, (L, N), on any device (moved to the model's)
                  y:Tensor, # targets: the inputs shifted by one, (L, N)
                  state=None, # the state carried in, or None for zeros
                  every_step:bool=True, # score every position, or only the last
                 ) -> tuple: # (mean cross-entropy, number of correct argmax predictions, number scored, new state)
     "The cross-entropy of one segment, the argmax accuracy counts, and the state it leaves."
+    device = next(model.parameters()).device
+    x, y = x.to(device), y.to(device)  # no copy when they are there already
     logits, state = model(x, state)
     if not every_step: logits, y = logits[-1:], y[-1:]
     logits = logits.reshape(-1, logits.shape[-1])  # (L*N, V)
@@ -198,7 +200,7 @@ def segment_loss(model:nn.Module, # a LanguageModel
 
 # %% ../nbs/08_language_models.ipynb #2497d9b2
 def train_steps(model:nn.Module, # a LanguageModel
-                data:Tensor, # the batchified training ids, (T, N)
+                data:Tensor, # the batchified training ids, (T, N), on any device (moved to the model's once)
                 seq_len:int, # L, the truncation length of BPTT
                 opt:torch.optim.Optimizer, # the optimizer over model's parameters
                 sched=None, # a learning-rate scheduler stepped after each update, or None
@@ -209,6 +211,7 @@ def train_steps(model:nn.Module, # a LanguageModel
                ):
     "One pass over `data`, yielding each segment's loss after backward and before the optimizer step."
     model.train()
+    data = data.to(next(model.parameters()).device)  # one copy for the whole pass, not one per segment
     starts, state = segments(data, seq_len), None
     if shuffle: starts = [starts[i] for i in torch.randperm(len(starts)).tolist()]
     for step, i in enumerate(starts):
@@ -226,13 +229,14 @@ def train_steps(model:nn.Module, # a LanguageModel
 # %% ../nbs/08_language_models.ipynb #65f89fb9
 @torch.no_grad()
 def evaluate(model:nn.Module, # a LanguageModel
-             data:Tensor, # batchified ids, (T, N)
+             data:Tensor, # batchified ids, (T, N), on any device (moved to the model's once)
              seq_len:int, # L, the segment length
              stateful:bool=True, # carry the state across segments
              every_step:bool=True, # score every position, or only the last of each segment
             ) -> tuple: # (mean loss per scored token, accuracy)
     "The model's loss and next-token accuracy over `data`, read in segments as in training."
     model.eval()
+    data = data.to(next(model.parameters()).device)
     total, correct, count, state = 0.0, 0, 0, None
     for i in segments(data, seq_len):
         loss, c, n, state = segment_loss(model, data[i:i + seq_len], data[i + 1:i + 1 + seq_len], state if stateful else None, every_step)
@@ -347,7 +351,7 @@ def neuron_correlations(states:Tensor, # activations, (L, H_out)
                        ) -> Tensor: # (H_out,), Pearson r of each neuron with the feature (0 for a constant neuron)
     "The correlation of each neuron's activation with `feature` over the sequence."
     h = states.double()
-    f = torch.as_tensor(np.asarray(feature), dtype=torch.float64)
+    f = torch.as_tensor(np.asarray(feature), dtype=torch.float64, device=h.device)
     if f.shape != (h.shape[0],): raise ValueError(f"feature: expected shape ({h.shape[0]},), got {tuple(f.shape)}")
     h, f = h - h.mean(0), f - f.mean()
     denom = h.norm(dim=0) * f.norm()

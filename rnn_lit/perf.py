@@ -22,10 +22,12 @@ def time_step(model:nn.Module, # a recurrent layer taking (L, N, H_in) and retur
              ) -> float: # seconds for one forward + backward pass
     "Median seconds of one forward and backward pass of `model` on a random (L, N, H_in) batch."
     check_int(L, 'L'); check_int(N, 'N'); check_int(repeats, 'repeats')
-    x = torch.randn(L, N, model.input_size)
+    w = next(model.parameters())
+    x = torch.randn(L, N, model.input_size, device=w.device, dtype=w.dtype)  # where the model is, in its dtype
     def step():
         out, _ = model(x)
         out.sum().backward()
+        if w.device.type == 'cuda': torch.cuda.synchronize(w.device)  # a GPU works asynchronously: wait for it
     step()  # warm-up
     times = []
     for _ in range(repeats):
