@@ -82,8 +82,8 @@ def test_scratch_layers_match_cudnn(device, cell, num_layers, batch_first, batch
 
     def run(module):
         "Outputs and the gradients of every parameter, the input and the initial state(s) of one forward + backward."
-        xi = x.to(device).requires_grad_()
-        si = [s.to(device).requires_grad_() for s in states]
+        xi = x.to(device).detach().requires_grad_()  # a fresh leaf for each run (on the CPU .to() returns x itself)
+        si = [s.to(device).detach().requires_grad_() for s in states]
         out, h_n = module(xi, tuple(si) if cell == 'lstm' else si[0])
         finals = list(h_n) if cell == 'lstm' else [h_n]
         loss = (out * g_out.to(device)).sum() + sum((f * gf.to(device)).sum() for f, gf in zip(finals, g_states))
@@ -95,6 +95,18 @@ def test_scratch_layers_match_cudnn(device, cell, num_layers, batch_first, batch
     out_o, fin_o, grads_o, dx_o, ds_o = run(ours)
     assert on(out_o, device) and out_o.dtype == dtype and out_o.shape == out_r.shape == out_shape
     t = tol(dtype)
+    if dtype == torch.float32:
+        # cuDNN's own float32 rounding can exceed F32 on an element (seen once: 3.6e-5 on an RNN weight gradient), so
+        # ours is held to F32 against a float64 reference on the CPU, and cuDNN and ours agree to float32 accuracy.
+        ref64 = Torch(5, 16, **kwargs).double(); ref64.load_state_dict(ref.state_dict())
+        xi, si = x.detach().double().requires_grad_(), [s.detach().double().requires_grad_() for s in states]
+        out64, h64 = ref64(xi, tuple(si) if cell == 'lstm' else si[0])
+        fin64 = list(h64) if cell == 'lstm' else [h64]
+        (out64 * g_out.double()).sum().add(sum((f * gf.double()).sum() for f, gf in zip(fin64, g_states))).backward()
+        exact = [out64, *fin64, *(p.grad for p in ref64.parameters()), xi.grad, *(s.grad for s in si)]
+        mine = [out_o, *fin_o, *grads_o.values(), dx_o, *ds_o]
+        for a, b in zip(mine, exact): torch.testing.assert_close(a.double().cpu(), b, **F32)
+        t = dict(rtol=1e-3, atol=1e-4)
     torch.testing.assert_close(out_o, out_r, **t)
     for a, b in zip(fin_o, fin_r): torch.testing.assert_close(a, b, **t)
     assert grads_o.keys() == grads_r.keys() and len(grads_o) == num_layers * 4
