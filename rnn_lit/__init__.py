@@ -4,7 +4,7 @@ __version__ = "0.1.0"
 # `import rnn_lit` stays cheap (a chapter's module, and torch, load on first use).
 # This file is the one module not generated from a notebook: nbdev_export only updates the version above.
 _exports = {
-    'set_seed': 'core', 'get_device': 'core', 'check_sequence': 'core', 'check_state': 'core',
+    'set_seed': 'core', 'get_device': 'core', 'check_sequence': 'core', 'check_state': 'core', 'autocast_dtype': 'core',
     'ScratchRNN': 'forward', 'rnn_step': 'forward', 'activation': 'forward',
     'sequence_loss': 'loss',
     'manual_bptt': 'bptt',

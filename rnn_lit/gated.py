@@ -16,7 +16,7 @@ from torch import nn
 from torch.autograd.function import once_differentiable
 import matplotlib.pyplot as plt
 import ipywidgets as widgets
-from .core import check_int, check_sequence, check_state, set_seed, get_ax, model_color, one_thread
+from .core import check_int, check_sequence, check_state, set_seed, get_ax, model_color, one_thread, autocast_dtype
 from .forward import rnn_step, ScratchRNN
 
 # %% ../nbs/06_gated.ipynb #cde68d26
@@ -213,6 +213,9 @@ def lstm_layer(x:torch.Tensor, # the sequence, shape (L, N, H_in)
                b_hh:torch.Tensor=None, # the recurrent biases, shape (4*H_out,), or None
               ) -> tuple: # (output (L, N, H_out), h_n (N, H_out), c_n (N, H_out))
     "Run one LSTM layer over a sequence (hoisted, fused, with the hand-written backward)."
+    if autocast_dtype(x.device) is not None:  # autocast would not reach the in-place products inside: run in W's dtype
+        with torch.autocast(x.device.type, enabled=False):
+            return lstm_layer(*(None if t is None else t.to(W_hh.dtype) for t in (x, h0, c0, W_ih, W_hh, b_ih, b_hh)))
     return LSTMLayerFunction.apply(x, h0, c0, W_ih, W_hh, b_ih, b_hh)
 
 def gru_layer(x:torch.Tensor, # the sequence, shape (L, N, H_in)
@@ -223,6 +226,9 @@ def gru_layer(x:torch.Tensor, # the sequence, shape (L, N, H_in)
               b_hh:torch.Tensor=None, # the recurrent biases, shape (3*H_out,), or None
              ) -> tuple: # (output (L, N, H_out), h_n (N, H_out))
     "Run one GRU layer over a sequence (hoisted, fused, with the hand-written backward)."
+    if autocast_dtype(x.device) is not None:  # as in lstm_layer
+        with torch.autocast(x.device.type, enabled=False):
+            return gru_layer(*(None if t is None else t.to(W_hh.dtype) for t in (x, h0, W_ih, W_hh, b_ih, b_hh)))
     return GRULayerFunction.apply(x, h0, W_ih, W_hh, b_ih, b_hh)
 
 # %% ../nbs/06_gated.ipynb #7275341d

@@ -317,15 +317,15 @@ def test_char_lm_trains_samples_and_saves_on_device(device, char_corpus, tmp_pat
     with torch.no_grad(): torch.testing.assert_close(dev_model(x.to(device))[0].cpu(), expected, **F32)
 
 
-@pytest.mark.parametrize('cell', ['rnn', 'lstm'])
-def test_char_lm_bf16_autocast(device, char_corpus, cell):
+@pytest.mark.parametrize('cell,impl', [('rnn', 'torch'), ('lstm', 'torch'), ('rnn', 'scratch'), ('lstm', 'scratch'), ('gru', 'scratch')])
+def test_char_lm_bf16_autocast(device, char_corpus, cell, impl):
     "Mixed precision as the benchmark trains (bf16 matrix products, float32 weights): close to float32, and it learns."
-    # torch.nn's layers only: the scratch layers refuse the bf16 state that autocast carries into the next segment
+    # the scratch layers take back the bf16 state autocast carries into the next segment (the gated ones compute in float32)
     from rnn_lit.core import set_seed
     from rnn_lit.lm import LanguageModel, segment_loss, detach_state, evaluate
     vocab, train, valid = char_corpus
     set_seed(0)
-    model = LanguageModel(len(vocab), 48, 1, cell=cell).to(device)
+    model = LanguageModel(len(vocab), 48, 1, cell=cell, impl=impl).to(device)
     data = train.to(device)
     x, y = data[:32], data[1:33]
     with torch.no_grad():
@@ -342,7 +342,7 @@ def test_char_lm_bf16_autocast(device, char_corpus, cell):
         losses.append(loss.item())
     assert all(p.dtype == torch.float32 for p in model.parameters())
     assert all(math.isfinite(v) for v in losses)
-    print(f'bf16 {cell}: loss {np.mean(losses[:5]):.3f} -> {np.mean(losses[-5:]):.3f}')
+    print(f'bf16 {cell}/{impl}: loss {np.mean(losses[:5]):.3f} -> {np.mean(losses[-5:]):.3f}')
     assert np.mean(losses[-5:]) < np.mean(losses[:5]) - 0.8, (losses[:5], losses[-5:])
     assert evaluate(model, valid, 32)[0] < math.log(len(vocab)) - 0.8
 
