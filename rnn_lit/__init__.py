@@ -9,7 +9,7 @@ _exports = {
     'sequence_loss': 'loss',
     'manual_bptt': 'bptt',
     'jacobian_norms': 'gradients',
-    'ScratchLSTM': 'gated', 'ScratchGRU': 'gated', 'adding_problem': 'gated',
+    'ScratchLSTM': 'gated', 'ScratchGRU': 'gated', 'adding_problem': 'gated', 'lstm_backend': 'gated',
     'make_blank_task': 'memory', 'RNNClassifier': 'memory', 'fit_classifier': 'memory',
     'Model': 'model', 'fit': 'model', 'predict': 'model',
     'LanguageModel': 'lm', 'Vocab': 'lm', 'sample': 'lm', 'save': 'lm', 'load': 'lm',

@@ -4,12 +4,22 @@
 
 # %% auto #0
 __all__ = ['lstm_cell', 'gru_cell', 'lstm_layer_plain', 'gru_layer_plain', 'LSTMLayerFunction', 'GRULayerFunction', 'lstm_layer',
-           'gru_layer', 'ScratchLSTM', 'ScratchGRU', 'state_step', 'state_jacobian_norms', 'open_keep_gate',
-           'plot_jacobian_norms', 'plot_accuracy_by_cell', 'adding_problem', 'solved_fraction', 'LastStepRegressor',
-           'fit_adding', 'plot_solved', 'lstm_gates', 'gru_gates', 'plot_gates', 'gates_widget']
+           'gru_layer', 'lstm_kernels', 'lstm_kernels_status', 'fixed_product', 'CompiledLSTMLayerFunction',
+           'lstm_backend', 'lstm_layer_compiled', 'ScratchLSTM', 'ScratchGRU', 'state_step', 'state_jacobian_norms',
+           'open_keep_gate', 'plot_jacobian_norms', 'plot_accuracy_by_cell', 'adding_problem', 'solved_fraction',
+           'LastStepRegressor', 'fit_adding', 'plot_solved', 'lstm_gates', 'gru_gates', 'plot_gates', 'gates_widget']
 
 # %% ../nbs/06_gated.ipynb #d62faa3c
 import math
+import os
+import ctypes
+import hashlib
+import platform
+import subprocess
+import sysconfig
+import tempfile
+import threading
+from pathlib import Path
 import numpy as np
 import torch
 from torch import nn
@@ -231,6 +241,244 @@ def gru_layer(x:torch.Tensor, # the sequence, shape (L, N, H_in)
             return gru_layer(*(None if t is None else t.to(W_hh.dtype) for t in (x, h0, W_ih, W_hh, b_ih, b_hh)))
     return GRULayerFunction.apply(x, h0, W_ih, W_hh, b_ih, b_hh)
 
+# %% ../nbs/06_gated.ipynb #cce460c4
+_LSTM_STEP_C = r"""
+/* One LSTM step, elementwise, forward and backward, for rnn_lit's compiled layer (chapter 6).
+   Gates are stored in PyTorch's order i, f, g, o; tanh(x) is computed as 2 sigmoid(2x) - 1. */
+#include <math.h>
+#include <stddef.h>
+#pragma omp declare simd notinbranch
+extern float expf(float);
+#pragma omp declare simd notinbranch
+extern double exp(double);
+
+#define DEFINE(T, EXP, SUF)                                                                                       \
+static inline T sig_##SUF(T x) { return (T)1 / ((T)1 + EXP(-x)); }                                               \
+/* A (N, 4H): the pre-activations of step t. Writes the gates G (N, 4H), c_t, h_t, tanh(c_t) (each (N, H)),     \
+   h_t into the next step's product input hx (row stride ldx) and, transposed, into hT (row stride ldT). */       \
+void lstm_forward_step_##SUF(const T* A, T* G, const T* c_prev, T* c, T* h, T* tc, T* hx, ptrdiff_t ldx,         \
+                             T* hT, ptrdiff_t ldT, ptrdiff_t N, ptrdiff_t H) {                                   \
+  for (ptrdiff_t n = 0; n < N; n++) {                                                                            \
+    const T* a = A + n * 4 * H; T* g = G + n * 4 * H;                                                            \
+    const T* cp = c_prev + n * H; T* cn = c + n * H; T* hn = h + n * H; T* t = tc + n * H;                        \
+    _Pragma("omp simd")                                                                                          \
+    for (ptrdiff_t k = 0; k < H; k++) {                                                                          \
+      T i = sig_##SUF(a[k]), f = sig_##SUF(a[H + k]);                                                            \
+      T gg = 2 * sig_##SUF(2 * a[2 * H + k]) - 1, o = sig_##SUF(a[3 * H + k]);                                   \
+      g[k] = i; g[H + k] = f; g[2 * H + k] = gg; g[3 * H + k] = o;                                                \
+      T cc = f * cp[k] + i * gg, th = 2 * sig_##SUF(2 * cc) - 1;                                                 \
+      cn[k] = cc; t[k] = th; hn[k] = o * th;                                                                     \
+    }                                                                                                            \
+    if (hx) for (ptrdiff_t k = 0; k < H; k++) hx[n * ldx + k] = hn[k];                                           \
+  }                                                                                                              \
+  if (hT) for (ptrdiff_t k = 0; k < H; k++) for (ptrdiff_t n = 0; n < N; n++) hT[k * ldT + n] = h[n * H + k];     \
+}                                                                                                                \
+/* From the saved gates G, c_{t-1}, tanh(c_t), the gradient reaching h_t (dh_rec, through W_hh, plus d_out from   \
+   the output) and d_c (that of c_t, overwritten with that of c_{t-1}): the pre-activation gradients dA (N, 4H), \
+   also written transposed into dAT (row stride ldT). */                                                         \
+void lstm_backward_step_##SUF(const T* G, const T* c_prev, const T* tc, const T* dh_rec, const T* d_out,          \
+                              T* d_c, T* dA, T* dAT, ptrdiff_t ldT, ptrdiff_t N, ptrdiff_t H) {                   \
+  for (ptrdiff_t n = 0; n < N; n++) {                                                                            \
+    const T* g = G + n * 4 * H; T* da = dA + n * 4 * H; const T* cp = c_prev + n * H; const T* t = tc + n * H;    \
+    const T* dr = dh_rec + n * H; const T* dout = d_out + n * H; T* dc = d_c + n * H;                             \
+    _Pragma("omp simd")                                                                                          \
+    for (ptrdiff_t k = 0; k < H; k++) {                                                                          \
+      T i = g[k], f = g[H + k], gg = g[2 * H + k], o = g[3 * H + k], th = t[k];                                  \
+      T dh = dr[k] + dout[k], dcc = dc[k] + dh * o * (1 - th * th);                                              \
+      da[k] = dcc * gg * i * (1 - i); da[H + k] = dcc * cp[k] * f * (1 - f);                                     \
+      da[2 * H + k] = dcc * i * (1 - gg * gg); da[3 * H + k] = dh * th * o * (1 - o);                             \
+      dc[k] = dcc * f;                                                                                           \
+    }                                                                                                            \
+  }                                                                                                              \
+  for (ptrdiff_t k = 0; k < 4 * H; k++) for (ptrdiff_t n = 0; n < N; n++) dAT[k * ldT + n] = dA[n * 4 * H + k];    \
+}
+DEFINE(float, expf, f32)
+DEFINE(double, exp, f64)
+"""
+
+# %% ../nbs/06_gated.ipynb #730b8e61
+_C_FLAGS = ('-O3', '-march=native', '-fno-math-errno', '-fopenmp-simd', '-shared', '-fPIC')
+_KERNELS = {}  # compiler -> (ctypes library or None, how it went)
+
+def _cache_dir() -> Path:
+    "A writable folder for built kernels: $RNN_LIT_CACHE, ~/.cache/rnn_lit, or one in the temporary folder."
+    for d in (os.environ.get('RNN_LIT_CACHE'), Path.home() / '.cache' / 'rnn_lit', Path(tempfile.gettempdir()) / f'rnn_lit-{os.getuid() if hasattr(os, "getuid") else 0}'):
+        if not d: continue
+        try:
+            Path(d).mkdir(parents=True, exist_ok=True)
+            if os.access(d, os.W_OK): return Path(d)
+        except OSError: pass
+    raise OSError('no writable folder for the compiled kernels')
+
+def _cpu_features() -> str:
+    "The processor's feature line (what -march=native compiles for), or the machine name where it cannot be read."
+    try:
+        with open('/proc/cpuinfo') as f: return next((l for l in f if l.startswith(('flags', 'Features'))), platform.machine())
+    except OSError: return platform.processor() or platform.machine()
+
+def lstm_kernels(compiler:str=None, # the C compiler to run; default $CC, else 'cc'
+                ):
+    "The compiled LSTM step kernels (a `ctypes.CDLL`), built on first use; None where they cannot be built (see `lstm_kernels_status`)."
+    compiler = compiler or os.environ.get('CC', 'cc')
+    if compiler not in _KERNELS:
+        try:
+            key = hashlib.sha256('\n'.join((_LSTM_STEP_C, ' '.join(_C_FLAGS), compiler, _cpu_features())).encode()).hexdigest()[:16]
+            path = _cache_dir() / f'lstm_step-{key}{sysconfig.get_config_var("SHLIB_SUFFIX") or ".so"}'
+            if not path.exists():
+                with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
+                    src, out = Path(tmp) / 'lstm_step.c', Path(tmp) / path.name
+                    src.write_text(_LSTM_STEP_C)
+                    run = subprocess.run([compiler, *_C_FLAGS, str(src), '-o', str(out), '-lm'], capture_output=True, text=True, timeout=120)
+                    if run.returncode != 0: raise OSError(f'{compiler} failed: {run.stderr.strip()[-500:]}')
+                    os.replace(out, path)  # atomic: a reader sees the whole library or none
+            lib = ctypes.CDLL(str(path))
+            P, I = ctypes.c_void_p, ctypes.c_ssize_t
+            for suffix in ('f32', 'f64'):
+                getattr(lib, f'lstm_forward_step_{suffix}').argtypes = [P] * 7 + [I, P, I, I, I]
+                getattr(lib, f'lstm_backward_step_{suffix}').argtypes = [P] * 8 + [I, I, I]
+            _KERNELS[compiler] = (lib, f'compiled with {compiler} into {path}')
+        except (OSError, subprocess.SubprocessError, AttributeError) as e:  # no compiler, a failed build, a missing symbol
+            _KERNELS[compiler] = (None, f'not available: {e}')
+    return _KERNELS[compiler][0]
+
+def lstm_kernels_status(compiler:str=None, # as in `lstm_kernels`
+                       ) -> str: # 'compiled with cc into ...' or 'not available: <why>'
+    "How building the compiled LSTM step went (builds it if not tried yet)."
+    compiler = compiler or os.environ.get('CC', 'cc')
+    lstm_kernels(compiler)
+    return _KERNELS[compiler][1]
+
+# %% ../nbs/06_gated.ipynb #0eb76e30
+_ONEDNN = torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, '_linear_pointwise')
+
+def _uses_onednn(rows:int, # the rows of x
+                 W:torch.Tensor, # the weight (M, K)
+                ) -> bool:
+    "Whether x (rows, K) @ W.T goes to oneDNN's matrix product rather than torch.mm."
+    return _ONEDNN and W.device.type == 'cpu' and W.dtype == torch.float32 and rows * W.numel() >= 1 << 20
+
+def fixed_product(W:torch.Tensor, # the weight (M, K), the same for every call
+                  rows:int, # the rows of each x the product will get
+                  b:torch.Tensor=None, # a bias (M,), or None
+                  calls:int=1, # how many products it will do: from 8 on, oneDNN gets W packed in its own layout first
+                 ):
+    "A function x -> x @ W.T (+ b) for x (rows, K), by oneDNN's matrix product where that is faster, else torch.mm; without autograd (for use inside a hand-written Function)."
+    if _uses_onednn(rows, W):
+        if calls >= 8: W = torch.ops.mkldnn._reorder_linear_weight(W, rows)  # about 0.1 ms, then every product is faster
+        linear = torch.ops.mkldnn._linear_pointwise.default
+        return lambda x: linear(x, W, b, 'none', [], '')
+    WT = W.T
+    return (lambda x: x @ WT) if b is None else (lambda x: torch.addmm(b, x, WT))
+
+# %% ../nbs/06_gated.ipynb #09596eff
+_workspaces = threading.local()
+_SUFFIX = {torch.float32: 'f32', torch.float64: 'f64'}  # the C kernels' names for the two dtypes they handle
+
+def _workspace(like:torch.Tensor, # gives the dtype and device
+               *shapes, # the shapes of the buffers wanted
+              ) -> list: # one tensor per shape, views of one allocation kept for the next call with the same shapes
+    "Buffers that live only during one call, reused by the next call of the same shapes in this thread."
+    cache = _workspaces.__dict__.setdefault('buffers', {})
+    key = (like.dtype, like.device, shapes)
+    if key not in cache:
+        if len(cache) >= 4: cache.clear()  # a few shapes at a time (a stack of layers, train and test batches)
+        cache[key] = _buffers(like, *shapes)
+    return cache[key]
+
+def _buffers(like:torch.Tensor, # gives the dtype and device
+             *shapes, # the shapes of the buffers wanted
+            ) -> list: # one tensor per shape, views of one new allocation
+    "Several new buffers allocated in one piece (one allocation pages in once, many small ones again and again)."
+    sizes = [math.prod(s) for s in shapes]
+    return [t.view(s) for t, s in zip(like.new_empty(sum(sizes)).split(sizes), shapes)]
+
+def _pointers(t:torch.Tensor, # a contiguous tensor, or a contiguous block inside one
+              count:int, # how many pointers
+              stride:int, # elements between two of them
+             ) -> list: # the addresses t + k * stride elements, k = 0 .. count-1
+    "Addresses of equally spaced places in a tensor, for the C kernels."
+    base, size = t.data_ptr(), t.element_size()
+    return [base + k * stride * size for k in range(count)]
+
+class CompiledLSTMLayerFunction(torch.autograd.Function):
+    "One LSTM layer: a Python loop over steps, each one matrix product and one call of the compiled step kernel."
+    @staticmethod
+    def forward(ctx, x, h0, c0, W_ih, W_hh, b_ih, b_hh):
+        "The arguments and results of `lstm_layer` (CPU, float32 or float64)."
+        step = getattr(lstm_kernels(), f'lstm_forward_step_{_SUFFIX[x.dtype]}')
+        L, N, H_in, H = x.shape[0], x.shape[1], x.shape[2], W_hh.shape[1]
+        K, LN = H_in + H, L * N
+        S, cs, XHT = _buffers(x, (L, N, 4 * H), (2 * L + 1, N, H), (K, LN))  # kept for the backward
+        cs, tcs = cs[:L + 1], cs[L + 1:]  # c_0 .. c_L, and tanh(c_1) .. tanh(c_L)
+        hs = x.new_empty(L, N, H)  # the output
+        XH, = _workspace(x, (L, N, K))  # [x_t, h_{t-1}], the input of step t's product
+        XH[:, :, :H_in] = x; XH[0, :, H_in:] = h0; cs[0] = c0
+        XHT[:H_in] = x.reshape(LN, H_in).T; XHT[H_in:, :N] = h0.T
+        product = fixed_product(torch.cat((W_ih, W_hh), 1), N, None if b_ih is None else b_ih + b_hh, calls=L)
+        p_S, p_c, p_tc, p_h = (_pointers(t, n, N * w) for t, n, w in ((S, L, 4 * H), (cs, L + 1, H), (tcs, L, H), (hs, L, H)))
+        p_hx = _pointers(XH[1:, :, H_in:] if L > 1 else XH, L - 1, N * K) + [None]  # step t writes h_t into row t+1
+        p_hT = _pointers(XHT[H_in:, N:] if L > 1 else XHT, L - 1, N) + [None]
+        rows = XH.unbind(0)
+        for t in range(L):
+            A = product(rows[t])  # (N, 4H): all four gates' pre-activations in one product
+            step(A.data_ptr(), p_S[t], p_c[t], p_c[t + 1], p_h[t], p_tc[t], p_hx[t], K, p_hT[t], LN, N, H)
+        ctx.save_for_backward(XHT, W_ih, W_hh, S, cs, tcs)
+        ctx.has_bias = b_ih is not None
+        return hs, hs[L - 1].clone(), cs[L].clone()
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, d_output, d_h_n, d_c_n):
+        "Gradients of (x, h0, c0, W_ih, W_hh, b_ih, b_hh), by the equations of `LSTMLayerFunction`."
+        XHT, W_ih, W_hh, S, cs, tcs = ctx.saved_tensors
+        L, N, H = tcs.shape
+        H_in, LN = XHT.shape[0] - H, L * N
+        step = getattr(lstm_kernels(), f'lstm_backward_step_{_SUFFIX[S.dtype]}')
+        d_output = d_output.contiguous()
+        dA, dAT = _workspace(S, (N, 4 * H), (4 * H, LN))
+        d_c, d_h = d_c_n.contiguous().clone(), d_h_n.contiguous()
+        p_S, p_c, p_tc, p_out = (_pointers(t, n, N * w) for t, n, w in ((S, L, 4 * H), (cs, L + 1, H), (tcs, L, H), (d_output, L, H)))
+        p_dAT = _pointers(dAT, L, N)
+        back = fixed_product(W_hh.T.contiguous(), N, calls=L)  # delta a_t @ W_hh
+        for t in range(L - 1, -1, -1):
+            step(p_S[t], p_c[t], p_tc[t], d_h.data_ptr(), p_out[t], d_c.data_ptr(), dA.data_ptr(), p_dAT[t], LN, N, H)
+            d_h = back(dA)  # the gradient reaching h_{t-1} through the recurrence
+        d_W = fixed_product(XHT, 4 * H)(dAT)  # (4H, H_in + H): [dW_ih, dW_hh], all steps in one product
+        d_x = (dAT.T @ W_ih).view(L, N, H_in) if ctx.needs_input_grad[0] else None
+        d_b = dAT.sum(1) if ctx.has_bias else None
+        return d_x, d_h, d_c, d_W[:, :H_in].contiguous(), d_W[:, H_in:].contiguous(), d_b, d_b
+
+# %% ../nbs/06_gated.ipynb #bf2081de
+_LSTM_BACKEND = ['auto']
+
+def lstm_backend(name:str=None, # 'auto', 'compiled' or 'pytorch'; None only reads the setting
+                ) -> str: # the setting before this call
+    "Read or choose how `ScratchLSTM` runs its layers: `lstm_layer_compiled` ('auto', the default), or `lstm_layer` ('pytorch')."
+    before = _LSTM_BACKEND[0]
+    if name is not None:
+        if name not in ('auto', 'compiled', 'pytorch'):
+            raise ValueError(f"name: expected 'auto', 'compiled' or 'pytorch', got {name!r}")
+        _LSTM_BACKEND[0] = name
+    return before
+
+def lstm_layer_compiled(x:torch.Tensor, # the sequence, shape (L, N, H_in)
+                        h0:torch.Tensor, # the initial hidden state, shape (N, H_out)
+                        c0:torch.Tensor, # the initial cell state, shape (N, H_out)
+                        W_ih:torch.Tensor, # the input weights, shape (4*H_out, H_in), gates in the order i, f, g, o
+                        W_hh:torch.Tensor, # the recurrent weights, shape (4*H_out, H_out)
+                        b_ih:torch.Tensor=None, # the input biases, shape (4*H_out,), or None
+                        b_hh:torch.Tensor=None, # the recurrent biases, shape (4*H_out,), or None
+                       ) -> tuple: # (output (L, N, H_out), h_n (N, H_out), c_n (N, H_out))
+    "`lstm_layer` with the compiled step where it can run (CPU, float32/float64, a C compiler), else `lstm_layer` itself."
+    tensors = [t for t in (x, h0, c0, W_ih, W_hh, b_ih, b_hh) if t is not None]
+    if (autocast_dtype(x.device) is None and x.device.type == 'cpu' and x.dtype in (torch.float32, torch.float64)
+            and all(t.device == x.device and t.dtype == x.dtype for t in tensors) and lstm_kernels() is not None):
+        return CompiledLSTMLayerFunction.apply(x, h0, c0, W_ih, W_hh, b_ih, b_hh)
+    if _LSTM_BACKEND[0] == 'compiled':
+        raise RuntimeError(f"lstm_backend('compiled'): the compiled step cannot run here ({x.device}, {x.dtype}; "
+                           f"{lstm_kernels_status()})")
+    return lstm_layer(x, h0, c0, W_ih, W_hh, b_ih, b_hh)
+
 # %% ../nbs/06_gated.ipynb #7275341d
 class _GatedRNN(nn.Module):
     "Parameters, attributes and initialisation of a stack of gated layers, laid out as in torch.nn.LSTM / nn.GRU."
@@ -319,9 +567,10 @@ class ScratchLSTM(_GatedRNN):
         "Run the stacked LSTM over `input`."
         x, batched = self._check_input(input)
         h0, c0 = _check_state_pair(self, state, x, batched)
+        layer = lstm_layer if _LSTM_BACKEND[0] == 'pytorch' else lstm_layer_compiled  # see `lstm_backend`
         h_n, c_n = [], []
         for k in range(self.num_layers):
-            x, h, c = lstm_layer(x, h0[k], c0[k], *self.layer_weights(k))
+            x, h, c = layer(x, h0[k], c0[k], *self.layer_weights(k))
             h_n.append(h); c_n.append(c)
         h_n, c_n = torch.stack(h_n), torch.stack(c_n)  # (num_layers, N, H_out)
         if not batched: h_n, c_n = h_n.squeeze(1), c_n.squeeze(1)

@@ -13,7 +13,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script from anywhere
 import torch
 from torch import nn
-from rnn_lit.gated import ScratchLSTM, ScratchGRU, lstm_layer_plain, gru_layer_plain
+from rnn_lit.gated import ScratchLSTM, ScratchGRU, lstm_layer_plain, gru_layer_plain, lstm_backend, lstm_kernels_status
 
 SHAPES = [dict(L=64, N=32, H_in=28, H_out=128), dict(L=25, N=1, H_in=65, H_out=100)]
 GOAL = '<= 1.0 (bar 1.3)'
@@ -28,6 +28,14 @@ class _PlainLoop(nn.Module):
             return out, (h[None], c[None])
         out, h = gru_layer_plain(x, h0, *self.model.layer_weights(0))
         return out, h[None]
+
+class _PyTorchOps(nn.Module):
+    "ScratchLSTM run with `lstm_layer` (PyTorch operations and the hand-written backward) instead of the compiled step."
+    def __init__(self, model): super().__init__(); self.model = model
+    def forward(self, x):
+        before = lstm_backend('pytorch')
+        try: return self.model(x)
+        finally: lstm_backend(before)
 
 class _NoOneDNN(nn.Module):
     "torch.nn.LSTM with oneDNN switched off: PyTorch's own loop over ATen operations."
@@ -78,6 +86,7 @@ def measure(kind, L, N, H_in, H_out, repeats=30, warmup=3, seed=0, references=Fa
         models = {'torch': reference, 'plain loop': _PlainLoop(scratch)}
         if kind == 'LSTM':
             models['torch without oneDNN'], models['scratch'] = _NoOneDNN(reference), scratch
+            models['scratch, PyTorch operations'] = _PyTorchOps(scratch)
             models['matmuls only'] = _LSTMMatmuls(L, N, H_in, H_out)
     x, g_out = torch.randn(L, N, H_in), torch.randn(L, N, H_out)
     g_out_of = lambda name: g_out if name != 'matmuls only' else torch.ones(1)
@@ -88,6 +97,19 @@ def measure(kind, L, N, H_in, H_out, repeats=30, warmup=3, seed=0, references=Fa
         order = list(models) if r % 2 == 0 else list(reversed(models))
         for name in order: times[name].append(_time(lambda: _step(models[name], x, g_out_of(name))))
     return {name: tuple(statistics.median(x) for x in zip(*t)) for name, t in times.items()}
+
+def measure_alone(kind, L, N, H_in, H_out, repeats=30, warmup=5, seed=0):
+    "Median (wall, CPU) seconds of one forward + backward when each model runs alone, pass after pass (a training loop)."
+    torch.manual_seed(seed)
+    reference = getattr(nn, kind)(H_in, H_out)
+    scratch = {'LSTM': ScratchLSTM, 'GRU': ScratchGRU}[kind](H_in, H_out)
+    scratch.load_state_dict(reference.state_dict())
+    x, g_out = torch.randn(L, N, H_in), torch.randn(L, N, H_out)
+    result = {}
+    for name, m in (('torch', reference), ('scratch', scratch)):
+        for _ in range(warmup): _step(m, x, g_out)
+        result[name] = tuple(statistics.median(v) for v in zip(*(_time(lambda: _step(m, x, g_out)) for _ in range(repeats))))
+    return result
 
 def rows(quick:bool=False, # fewer repeats, for a smoke test
          threads:int=1, # torch.set_num_threads for every model
@@ -107,7 +129,13 @@ def rows(quick:bool=False, # fewer repeats, for a smoke test
                             value=t['scratch'][0] / t['torch'][0], goal=''))
             out.append(dict(benchmark=f'plain loop / nn.{kind}, fwd+bwd, {where}', measure='CPU ratio',
                             value=t_ref['plain loop'][1] / t_ref['torch'][1], goal='(before)'))
+            alone = measure_alone(kind, **s, repeats=5 if quick else 30)
+            out.append(dict(benchmark=f'Scratch{kind} / nn.{kind}, each alone pass after pass, {where}', measure='CPU ratio',
+                            value=alone['scratch'][1] / alone['torch'][1], goal=''))
             if 'torch without oneDNN' in t_ref:
+                out.append(dict(benchmark=f'ScratchLSTM with PyTorch operations (lstm_layer) / nn.LSTM, {where}',
+                                measure='CPU ratio', value=t_ref['scratch, PyTorch operations'][1] / t_ref['torch'][1],
+                                goal='(before the compiled step)'))
                 out.append(dict(benchmark=f'ScratchLSTM / nn.LSTM without oneDNN, {where}', measure='CPU ratio',
                                 value=t_ref['scratch'][1] / t_ref['torch without oneDNN'][1], goal='(reference)'))
                 out.append(dict(benchmark=f"ScratchLSTM's matrix products alone (torch.mm) / nn.LSTM, {where}",
@@ -130,4 +158,5 @@ if __name__ == '__main__':
     p.add_argument('--threads', type=int, default=1, help='torch.set_num_threads for every model (default 1)')
     a = p.parse_args()
     print(f'torch {torch.__version__}, {a.threads} thread(s), CPU time under whatever load the machine has')
+    print(f'ScratchLSTM compiled step: {lstm_kernels_status()}')
     print_table(rows(quick=a.quick, threads=a.threads))
