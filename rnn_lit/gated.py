@@ -349,7 +349,15 @@ def lstm_kernels_status(compiler:str=None, # as in `lstm_kernels`
     return _KERNELS[compiler][1]
 
 # %% ../nbs/06_gated.ipynb #0eb76e30
-_ONEDNN = torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, '_linear_pointwise')
+def _cpu_vendor() -> str:
+    "The processor's vendor as /proc/cpuinfo names it ('GenuineIntel', 'AuthenticAMD', ...), or '' where it cannot be read."
+    try:
+        with open('/proc/cpuinfo') as f: return next((l.split(':')[1].strip() for l in f if l.startswith('vendor_id')), '')
+    except OSError: return ''
+
+# MKL's fast code paths are for Intel processors: there torch.mm is as fast as oneDNN without its fixed cost per call
+_ONEDNN = (torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, '_linear_pointwise')
+           and _cpu_vendor() != 'GenuineIntel')
 
 def _uses_onednn(rows:int, # the rows of x
                  W:torch.Tensor, # the weight (M, K)
