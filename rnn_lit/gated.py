@@ -341,7 +341,7 @@ def lstm_kernels(compiler:str=None, # the C compiler to run; default $CC, else '
             _KERNELS[compiler] = (None, f'not available: {e}')
     return _KERNELS[compiler][0]
 
-def lstm_kernels_status(compiler:str=None, # as in `lstm_kernels`
+def lstm_kernels_status(compiler:str=None, # as in lstm_kernels: default $CC, else 'cc'
                        ) -> str: # 'compiled with cc into ...' or 'not available: <why>'
     "How building the compiled LSTM step went (builds it if not tried yet)."
     compiler = compiler or os.environ.get('CC', 'cc')

@@ -225,7 +225,7 @@ def gap_sweep(models:dict, # name -> function from a BlankTask to a new model
               seeds=(0, 1, 2), # one training run per model, gap and seed
               seeds_for:dict=None, # name -> seeds for that model only, overriding `seeds`
               task_seed:int=0, # seed of each gap's corpus
-              fit_kwargs:dict=None, # extra arguments for `fit_classifier` (epochs, lr, ...)
+              fit_kwargs:dict=None, # extra arguments for fit_classifier (epochs, lr, ...)
               **task_kwargs, # extra arguments for `make_blank_task` (n_train, n_valid, ...)
              ) -> dict: # 'gaps', 'acc' {name: array (n_gaps, n_seeds)}, 'chance', 'tasks' {gap: task}, 'models' {(name, gap): model of the first seed}
     "Held-out accuracy of each model at each gap, trained from each seed."

@@ -1,6 +1,7 @@
 """The rendered site, as a reader gets it: built the way `make docs` builds it, opened in headless Chromium.
 
-Each page has its title, its math typeset by the local MathJax, its plots, no text of `#| hide` cells,
+Each page has its title, its math typeset by the local MathJax, its plots, the source of the code it exports (cells
+marked `#| exports`), no text of `#| hide` cells,
 and asks nothing of the network. Screenshots land in tests/screenshots/ (git-ignored): look at them.
 """
 import json, re, subprocess, sys
@@ -36,6 +37,11 @@ def _hidden_lines(stem):
         (hidden if re.search(r'^#\|\s*hide\s*$', src, re.M) else shown).update(lines)
     return sorted(l for l in hidden - shown if len(l) > 15 and not l.startswith(('import ', 'from ')))
 
+def _exported_defs(stem):
+    "The first line of every function or class the notebook exports (its source should show on the page)."
+    return [l.strip() for c in _cells(stem) if c['cell_type'] == 'code' and re.match(r'#\|\s*exports?\s*$', ''.join(c['source']).split('\n')[0])
+            for l in ''.join(c['source']).splitlines() if re.match(r'(def|class) [A-Za-z]\w*', l)]
+
 def _plots(stem):
     "Number of image outputs the executed copy of the notebook has."
     nb = json.loads((BUILD/'exec'/f'{stem}.ipynb').read_text())
@@ -63,6 +69,9 @@ def test_page(site, stem):
             loaded = page.evaluate("Array.from(document.querySelectorAll('article img')).filter(i => i.naturalWidth > 0).length")
             assert loaded >= 1, f'{stem}: no plot image loaded'
         text = page.locator('article').inner_text()
+        code = '\n'.join(page.locator('article pre').all_inner_texts())
+        unshown = [d for d in _exported_defs(stem) if d not in code]  # the implementation, not only its signature
+        assert not unshown, f'{stem}: the source of exported code is missing from the page: {unshown[:3]}'
         leaked = [l for l in _hidden_lines(stem) if l in text]
         assert not leaked, f'{stem}: text of hidden cells shows on the page: {leaked[:3]}'
         errors = page.locator('.cell_output .traceback, .output.traceback, .output.stderr:has-text("Error")').count()
