@@ -11,6 +11,7 @@ __all__ = ['lstm_cell', 'gru_cell', 'lstm_layer_plain', 'gru_layer_plain', 'LSTM
 
 # %% ../nbs/06_gated.ipynb #d62faa3c
 import math
+import functools
 import os
 import ctypes
 import hashlib
@@ -310,16 +311,28 @@ def _cache_dir() -> Path:
         except OSError: pass
     raise OSError('no writable folder for the compiled kernels')
 
-def _cpu_features() -> str:
-    "The processor's feature line (what -march=native compiles for), or the machine name where it cannot be read."
+@functools.cache
+def _cpuinfo(field:str, # a field of /proc/cpuinfo, e.g. 'vendor_id' or 'flags'
+            ) -> str: # its value on the first processor, or '' where there is none (or no /proc/cpuinfo)
+    "One field of /proc/cpuinfo, read once."
     try:
-        with open('/proc/cpuinfo') as f: return next((l for l in f if l.startswith(('flags', 'Features'))), platform.machine())
-    except OSError: return platform.processor() or platform.machine()
+        with open('/proc/cpuinfo') as f:
+            return next((l.split(':', 1)[1].strip() for l in f if l.split(':', 1)[0].strip() == field), '')
+    except OSError: return ''
+
+def _cpu_features() -> str:
+    "The processor's features (what -march=native compiles for), or the machine name where they cannot be read."
+    return _cpuinfo('flags') or _cpuinfo('Features') or platform.processor() or platform.machine()
+
+def _compiler(compiler:str=None, # a C compiler, or None
+             ) -> str: # the compiler to run
+    "The C compiler asked for, else $CC, else 'cc'."
+    return compiler or os.environ.get('CC', 'cc')
 
 def lstm_kernels(compiler:str=None, # the C compiler to run; default $CC, else 'cc'
                 ):
     "The compiled LSTM step kernels (a `ctypes.CDLL`), built on first use; None where they cannot be built (see `lstm_kernels_status`)."
-    compiler = compiler or os.environ.get('CC', 'cc')
+    compiler = _compiler(compiler)
     if compiler not in _KERNELS:
         try:
             key = hashlib.sha256('\n'.join((_LSTM_STEP_C, ' '.join(_C_FLAGS), compiler, _cpu_features())).encode()).hexdigest()[:16]
@@ -344,26 +357,22 @@ def lstm_kernels(compiler:str=None, # the C compiler to run; default $CC, else '
 def lstm_kernels_status(compiler:str=None, # as in lstm_kernels: default $CC, else 'cc'
                        ) -> str: # 'compiled with cc into ...' or 'not available: <why>'
     "How building the compiled LSTM step went (builds it if not tried yet)."
-    compiler = compiler or os.environ.get('CC', 'cc')
+    compiler = _compiler(compiler)
     lstm_kernels(compiler)
     return _KERNELS[compiler][1]
 
 # %% ../nbs/06_gated.ipynb #0eb76e30
-def _cpu_vendor() -> str:
-    "The processor's vendor as /proc/cpuinfo names it ('GenuineIntel', 'AuthenticAMD', ...), or '' where it cannot be read."
-    try:
-        with open('/proc/cpuinfo') as f: return next((l.split(':')[1].strip() for l in f if l.startswith('vendor_id')), '')
-    except OSError: return ''
-
-# MKL's fast code paths are for Intel processors: there torch.mm is as fast as oneDNN without its fixed cost per call
-_ONEDNN = (torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, '_linear_pointwise')
-           and _cpu_vendor() != 'GenuineIntel')
+@functools.cache
+def _onednn_preferred() -> bool:
+    "Whether oneDNN's matrix product is there and worth using: MKL's fast code paths are for Intel processors, where torch.mm is as fast without oneDNN's fixed cost per call."
+    return (torch.backends.mkldnn.is_available() and hasattr(torch.ops.mkldnn, '_linear_pointwise')
+            and _cpuinfo('vendor_id') != 'GenuineIntel')
 
 def _uses_onednn(rows:int, # the rows of x
                  W:torch.Tensor, # the weight (M, K)
                 ) -> bool:
     "Whether x (rows, K) @ W.T goes to oneDNN's matrix product rather than torch.mm."
-    return _ONEDNN and W.device.type == 'cpu' and W.dtype == torch.float32 and rows * W.numel() >= 1 << 20
+    return _onednn_preferred() and W.device.type == 'cpu' and W.dtype == torch.float32 and rows * W.numel() >= 1 << 20
 
 def fixed_product(W:torch.Tensor, # the weight (M, K), the same for every call
                   rows:int, # the rows of each x the product will get

@@ -75,12 +75,17 @@ def _time(fn):
         return time.perf_counter() - t0, time.process_time() - c0
     finally: gc.enable()
 
-def measure(kind, L, N, H_in, H_out, repeats=30, warmup=3, seed=0, references=False):
-    "Median (wall, CPU) seconds of one forward + backward of torch's model and the scratch model (or the references)."
+def _pair(kind, H_in, H_out, seed):
+    "torch's layer and the scratch one with the same weights."
     torch.manual_seed(seed)
     reference = getattr(nn, kind)(H_in, H_out)
     scratch = {'LSTM': ScratchLSTM, 'GRU': ScratchGRU}[kind](H_in, H_out)
     scratch.load_state_dict(reference.state_dict())
+    return reference, scratch
+
+def measure(kind, L, N, H_in, H_out, repeats=30, warmup=3, seed=0, references=False):
+    "Median (wall, CPU) seconds of one forward + backward of torch's model and the scratch model (or the references)."
+    reference, scratch = _pair(kind, H_in, H_out, seed)
     models = {'torch': reference, 'scratch': scratch}
     if references:  # timed in a separate run: the plain loop's many small tensors disturb the timings next to it
         models = {'torch': reference, 'plain loop': _PlainLoop(scratch)}
@@ -100,10 +105,7 @@ def measure(kind, L, N, H_in, H_out, repeats=30, warmup=3, seed=0, references=Fa
 
 def measure_alone(kind, L, N, H_in, H_out, repeats=30, warmup=5, seed=0):
     "Median (wall, CPU) seconds of one forward + backward when each model runs alone, pass after pass (a training loop)."
-    torch.manual_seed(seed)
-    reference = getattr(nn, kind)(H_in, H_out)
-    scratch = {'LSTM': ScratchLSTM, 'GRU': ScratchGRU}[kind](H_in, H_out)
-    scratch.load_state_dict(reference.state_dict())
+    reference, scratch = _pair(kind, H_in, H_out, seed)
     x, g_out = torch.randn(L, N, H_in), torch.randn(L, N, H_out)
     result = {}
     for name, m in (('torch', reference), ('scratch', scratch)):
