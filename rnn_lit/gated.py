@@ -4,10 +4,11 @@
 
 # %% auto #0
 __all__ = ['lstm_cell', 'gru_cell', 'lstm_layer_plain', 'gru_layer_plain', 'LSTMLayerFunction', 'GRULayerFunction', 'lstm_layer',
-           'gru_layer', 'lstm_kernels', 'lstm_kernels_status', 'fixed_product', 'CompiledLSTMLayerFunction',
-           'lstm_backend', 'lstm_layer_compiled', 'ScratchLSTM', 'ScratchGRU', 'state_step', 'state_jacobian_norms',
-           'open_keep_gate', 'plot_jacobian_norms', 'plot_accuracy_by_cell', 'adding_problem', 'solved_fraction',
-           'LastStepRegressor', 'fit_adding', 'plot_solved', 'lstm_gates', 'gru_gates', 'plot_gates', 'gates_widget']
+           'gru_layer', 'lstm_kernels', 'lstm_kernels_status', 'compiled_product', 'fixed_product',
+           'CompiledLSTMLayerFunction', 'lstm_backend', 'lstm_layer_compiled', 'ScratchLSTM', 'ScratchGRU',
+           'state_step', 'state_jacobian_norms', 'open_keep_gate', 'plot_jacobian_norms', 'plot_accuracy_by_cell',
+           'adding_problem', 'solved_fraction', 'LastStepRegressor', 'fit_adding', 'plot_solved', 'lstm_gates',
+           'gru_gates', 'plot_gates', 'gates_widget']
 
 # %% ../nbs/06_gated.ipynb #d62faa3c
 import math
@@ -243,45 +244,115 @@ def gru_layer(x:torch.Tensor, # the sequence, shape (L, N, H_in)
     return GRULayerFunction.apply(x, h0, W_ih, W_hh, b_ih, b_hh)
 
 # %% ../nbs/06_gated.ipynb #cce460c4
-_LSTM_STEP_C = r"""
-/* One LSTM step, elementwise, forward and backward, for rnn_lit's compiled layer (chapter 6).
-   Gates are stored in PyTorch's order i, f, g, o; tanh(x) is computed as 2 sigmoid(2x) - 1. */
+_LSTM_C = r"""
+/* An LSTM layer's loop over time, forward and backward, for rnn_lit's compiled layer (chapter 6): per step one
+   matrix product (a small register-blocked kernel) and one elementwise pass. Gates in PyTorch's order i, f, g, o;
+   tanh(x) is computed as 2 sigmoid(2x) - 1. */
 #include <math.h>
 #include <stddef.h>
+#include <string.h>
 #pragma omp declare simd notinbranch
 extern float expf(float);
 #pragma omp declare simd notinbranch
 extern double exp(double);
+#if defined(__AVX512F__)
+enum { VBYTES = 64, ROWS = 12 };  /* 32 vector registers: 12 rows x 2 accumulators, 2 for B, 1 for A */
+#elif defined(__AVX__)
+enum { VBYTES = 32, ROWS = 6 };   /* 16 vector registers */
+#else
+enum { VBYTES = 16, ROWS = 6 };   /* SSE, NEON */
+#endif
 
 #define DEFINE(T, EXP, SUF)                                                                                       \
+typedef T V_##SUF __attribute__((vector_size(VBYTES)));                                                          \
+typedef T U_##SUF __attribute__((vector_size(VBYTES), aligned(sizeof(T))));  /* unaligned */                     \
+enum { VW_##SUF = VBYTES / sizeof(T), PW_##SUF = 2 * VW_##SUF };  /* a panel: two vectors of columns */           \
+                                                                                                                 \
+/* The length of the packed form of a (K, M) matrix. */                                                         \
+ptrdiff_t packed_size_##SUF(ptrdiff_t K, ptrdiff_t M) { return (M + PW_##SUF - 1) / PW_##SUF * (K + 1) * PW_##SUF; } \
+/* Packs rows k0 .. k0+K-1 of B (K_all, M), element (k, m) at B[(k-k0)*rs + m*cs], into panels of PW columns:   \
+   panel p is (K_all+1, PW), its row 0 init (M,) or zeros, zero past column M. init is written when k0 == 0. */  \
+void pack_##SUF(const T* B, ptrdiff_t rs, ptrdiff_t cs, const T* init, ptrdiff_t k0, ptrdiff_t K,                \
+                ptrdiff_t K_all, ptrdiff_t M, T* P) {                                                            \
+  const ptrdiff_t W = PW_##SUF;                                                                                  \
+  for (ptrdiff_t p = 0; p < M; p += W) {                                                                         \
+    T* q = P + (p / W) * (K_all + 1) * W; ptrdiff_t cols = M - p < W ? M - p : W;                                \
+    if (k0 == 0) for (ptrdiff_t j = 0; j < W; j++) q[j] = init && j < cols ? init[p + j] : 0;                    \
+    q += (k0 + 1) * W;                                                                                           \
+    if (cs == 1) { for (ptrdiff_t k = 0; k < K; k++) for (ptrdiff_t j = 0; j < W; j++)                          \
+                     q[k * W + j] = j < cols ? B[k * rs + p + j] : 0; }                                          \
+    else { for (ptrdiff_t j = 0; j < W; j++) for (ptrdiff_t k = 0; k < K; k++)                                  \
+             q[k * W + j] = j < cols ? B[k * rs + (p + j) * cs] : 0; }                                           \
+  }                                                                                                              \
+}                                                                                                                \
+/* R rows of C (.., cols <= PW) = P's row 0 + A (R, K) @ P's panel, accumulated in 2R vector registers. */        \
+static inline __attribute__((always_inline)) void kernel_##SUF(const int R, const T* A, ptrdiff_t lda,            \
+                                                              const T* P, ptrdiff_t K, T* C, ptrdiff_t ldc, ptrdiff_t cols) { \
+  const ptrdiff_t VW = VW_##SUF;                                                                                 \
+  V_##SUF c0[12], c1[12];                                                                                    \
+  _Pragma("GCC unroll 16") for (int r = 0; r < R; r++) { c0[r] = *(const U_##SUF*)P; c1[r] = *(const U_##SUF*)(P + VW); } \
+  for (ptrdiff_t k = 0; k < K; k++) {                                                                            \
+    const V_##SUF b0 = *(const U_##SUF*)(P + (k + 1) * 2 * VW), b1 = *(const U_##SUF*)(P + (k + 1) * 2 * VW + VW); \
+    _Pragma("GCC unroll 16") for (int r = 0; r < R; r++) { T a = A[r * lda + k]; c0[r] += a * b0; c1[r] += a * b1; } \
+  }                                                                                                              \
+  if (cols == 2 * VW) {                                                                                          \
+    _Pragma("GCC unroll 16") for (int r = 0; r < R; r++) { *(U_##SUF*)(C + r * ldc) = c0[r]; *(U_##SUF*)(C + r * ldc + VW) = c1[r]; } \
+  } else for (int r = 0; r < R; r++) {                                                                           \
+    T row[PW_##SUF]; memcpy(row, &c0[r], VBYTES); memcpy(row + VW, &c1[r], VBYTES); memcpy(C + r * ldc, row, cols * sizeof(T)); \
+  }                                                                                                              \
+}                                                                                                                \
+/* C (N, M) = init + A (N, K) @ B, B and init packed by pack. */                                                  \
+void gemm_##SUF(ptrdiff_t N, ptrdiff_t K, ptrdiff_t M, const T* A, ptrdiff_t lda, const T* P, T* C, ptrdiff_t ldc) { \
+  const ptrdiff_t W = PW_##SUF;                                                                                  \
+  for (ptrdiff_t p = 0; p < M; p += W) {                                                                         \
+    const T* q = P + (p / W) * (K + 1) * W; ptrdiff_t cols = M - p < W ? M - p : W;                              \
+    for (ptrdiff_t n = 0; n < N; n += ROWS) {                                                                    \
+      const T* a = A + n * lda; T* c = C + n * ldc + p;                                                          \
+      switch (N - n < ROWS ? N - n : ROWS) {  /* a constant R for each: the accumulators stay in registers */   \
+        case 1: kernel_##SUF(1, a, lda, q, K, c, ldc, cols); break;                                              \
+        case 2: kernel_##SUF(2, a, lda, q, K, c, ldc, cols); break;                                              \
+        case 3: kernel_##SUF(3, a, lda, q, K, c, ldc, cols); break;                                              \
+        case 4: kernel_##SUF(4, a, lda, q, K, c, ldc, cols); break;                                              \
+        case 5: kernel_##SUF(5, a, lda, q, K, c, ldc, cols); break;                                              \
+        case 6: kernel_##SUF(6, a, lda, q, K, c, ldc, cols); break;                                              \
+        case 7: kernel_##SUF(7, a, lda, q, K, c, ldc, cols); break;                                              \
+        case 8: kernel_##SUF(8, a, lda, q, K, c, ldc, cols); break;                                              \
+        case 9: kernel_##SUF(9, a, lda, q, K, c, ldc, cols); break;                                              \
+        case 10: kernel_##SUF(10, a, lda, q, K, c, ldc, cols); break;                                            \
+        case 11: kernel_##SUF(11, a, lda, q, K, c, ldc, cols); break;                                            \
+        default: kernel_##SUF(ROWS, a, lda, q, K, c, ldc, cols); break;                                          \
+      }                                                                                                          \
+    }                                                                                                            \
+  }                                                                                                              \
+}                                                                                                                \
 static inline T sig_##SUF(T x) { return (T)1 / ((T)1 + EXP(-x)); }                                               \
-/* A (N, 4H): the pre-activations of step t. Writes the gates G (N, 4H), c_t, h_t, tanh(c_t) (each (N, H)),     \
-   h_t into the next step's product input hx (row stride ldx) and, transposed, into hT (row stride ldT). */       \
-void lstm_forward_step_##SUF(const T* A, T* G, const T* c_prev, T* c, T* h, T* tc, T* hx, ptrdiff_t ldx,         \
-                             T* hT, ptrdiff_t ldT, ptrdiff_t N, ptrdiff_t H) {                                   \
+/* One step forward. G (N, 4H) holds the pre-activations and is overwritten with the gates; writes c_t, h_t,     \
+   tanh(c_t) (each (N, H)), h_t into the next step's product input hx (row stride ldx) and, transposed, into hT  \
+   (row stride ldT). */                                                                                          \
+static void forward_step_##SUF(T* G, const T* c_prev, T* c, T* h, T* tc, T* hx, ptrdiff_t ldx,                   \
+                               T* hT, ptrdiff_t ldT, ptrdiff_t N, ptrdiff_t H) {                                 \
   for (ptrdiff_t n = 0; n < N; n++) {                                                                            \
-    const T* a = A + n * 4 * H; T* g = G + n * 4 * H;                                                            \
-    const T* cp = c_prev + n * H; T* cn = c + n * H; T* hn = h + n * H; T* t = tc + n * H;                        \
+    T* g = G + n * 4 * H; const T* cp = c_prev + n * H; T* cn = c + n * H; T* hn = h + n * H; T* t = tc + n * H;  \
     _Pragma("omp simd")                                                                                          \
     for (ptrdiff_t k = 0; k < H; k++) {                                                                          \
-      T i = sig_##SUF(a[k]), f = sig_##SUF(a[H + k]);                                                            \
-      T gg = 2 * sig_##SUF(2 * a[2 * H + k]) - 1, o = sig_##SUF(a[3 * H + k]);                                   \
+      T i = sig_##SUF(g[k]), f = sig_##SUF(g[H + k]);                                                            \
+      T gg = 2 * sig_##SUF(2 * g[2 * H + k]) - 1, o = sig_##SUF(g[3 * H + k]);                                   \
       g[k] = i; g[H + k] = f; g[2 * H + k] = gg; g[3 * H + k] = o;                                                \
       T cc = f * cp[k] + i * gg, th = 2 * sig_##SUF(2 * cc) - 1;                                                 \
       cn[k] = cc; t[k] = th; hn[k] = o * th;                                                                     \
     }                                                                                                            \
-    if (hx) for (ptrdiff_t k = 0; k < H; k++) hx[n * ldx + k] = hn[k];                                           \
+    if (hx) memcpy(hx + n * ldx, hn, H * sizeof(T));                                                             \
   }                                                                                                              \
   if (hT) for (ptrdiff_t k = 0; k < H; k++) for (ptrdiff_t n = 0; n < N; n++) hT[k * ldT + n] = h[n * H + k];     \
 }                                                                                                                \
-/* From the saved gates G, c_{t-1}, tanh(c_t), the gradient reaching h_t (dh_rec, through W_hh, plus d_out from   \
-   the output) and d_c (that of c_t, overwritten with that of c_{t-1}): the pre-activation gradients dA (N, 4H), \
-   also written transposed into dAT (row stride ldT). */                                                         \
-void lstm_backward_step_##SUF(const T* G, const T* c_prev, const T* tc, const T* dh_rec, const T* d_out,          \
-                              T* d_c, T* dA, T* dAT, ptrdiff_t ldT, ptrdiff_t N, ptrdiff_t H) {                   \
+/* One step backward. From the gates G, c_{t-1}, tanh(c_t) and the gradient reaching h_t (d_h, through W_hh, plus \
+   d_out, from the output), and d_c (that of c_t, overwritten with that of c_{t-1}): the pre-activation gradients \
+   dA (N, 4H), also written transposed into dAT (row stride ldT). */                                             \
+static void backward_step_##SUF(const T* G, const T* c_prev, const T* tc, const T* d_h, const T* d_out,          \
+                                T* d_c, T* dA, T* dAT, ptrdiff_t ldT, ptrdiff_t N, ptrdiff_t H) {                \
   for (ptrdiff_t n = 0; n < N; n++) {                                                                            \
     const T* g = G + n * 4 * H; T* da = dA + n * 4 * H; const T* cp = c_prev + n * H; const T* t = tc + n * H;    \
-    const T* dr = dh_rec + n * H; const T* dout = d_out + n * H; T* dc = d_c + n * H;                             \
+    const T* dr = d_h + n * H; const T* dout = d_out + n * H; T* dc = d_c + n * H;                                \
     _Pragma("omp simd")                                                                                          \
     for (ptrdiff_t k = 0; k < H; k++) {                                                                          \
       T i = g[k], f = g[H + k], gg = g[2 * H + k], o = g[3 * H + k], th = t[k];                                  \
@@ -292,6 +363,32 @@ void lstm_backward_step_##SUF(const T* G, const T* c_prev, const T* tc, const T*
     }                                                                                                            \
   }                                                                                                              \
   for (ptrdiff_t k = 0; k < 4 * H; k++) for (ptrdiff_t n = 0; n < N; n++) dAT[k * ldT + n] = dA[n * 4 * H + k];    \
+}                                                                                                                \
+/* The forward loop. XH (L, N, K = H_in + H) holds [x_t, h_{t-1}] with x and h_0 filled in, P the packed         \
+   [W_ih, W_hh]^T under the summed biases; cs (L+1, N, H) holds c_0. Fills G (L, N, 4H) with the gates, cs,      \
+   tanh(c_t) into tcs (L, N, H), h_t into hs (L, N, H) and into XH, and XHT (K, L*N) with XH transposed beyond    \
+   its first H_in rows and N columns. */                                                                         \
+void lstm_forward_##SUF(ptrdiff_t L, ptrdiff_t N, ptrdiff_t H_in, ptrdiff_t H, T* XH, const T* P, T* G, T* cs,   \
+                        T* tcs, T* hs, T* XHT) {                                                                 \
+  const ptrdiff_t K = H_in + H, LN = L * N;                                                                      \
+  for (ptrdiff_t t = 0; t < L; t++) {                                                                            \
+    T* g = G + t * N * 4 * H;                                                                                    \
+    gemm_##SUF(N, K, 4 * H, XH + t * N * K, K, P, g, 4 * H);  /* a_t = [x_t, h_{t-1}] [W_ih, W_hh]^T + b */       \
+    int last = t == L - 1;                                                                                       \
+    forward_step_##SUF(g, cs + t * N * H, cs + (t + 1) * N * H, hs + t * N * H, tcs + t * N * H,                 \
+                       last ? NULL : XH + (t + 1) * N * K + H_in, K, last ? NULL : XHT + H_in * LN + (t + 1) * N, LN, N, H); \
+  }                                                                                                              \
+}                                                                                                                \
+/* The backward loop, from the saved G, cs, tcs, the output's gradient d_out (L, N, H), and P, the packed W_hh   \
+   (4H, H) with zeros for init. d_h (N, H) holds the gradient of h_L and d_c (N, H) that of c_L; they end as      \
+   those of h_0 and c_0. Fills dAT (4H, L*N) with every step's pre-activation gradient; dA (N, 4H) is scratch. */ \
+void lstm_backward_##SUF(ptrdiff_t L, ptrdiff_t N, ptrdiff_t H, const T* G, const T* cs, const T* tcs,           \
+                         const T* d_out, const T* P, T* d_h, T* d_c, T* dA, T* dAT) {                            \
+  for (ptrdiff_t t = L - 1; t >= 0; t--) {                                                                       \
+    backward_step_##SUF(G + t * N * 4 * H, cs + t * N * H, tcs + t * N * H, d_h, d_out + t * N * H, d_c, dA,      \
+                        dAT + t * N, L * N, N, H);                                                               \
+    gemm_##SUF(N, 4 * H, H, dA, 4 * H, P, d_h, H);  /* the gradient reaching h_{t-1}: dA_t W_hh */                \
+  }                                                                                                              \
 }
 DEFINE(float, expf, f32)
 DEFINE(double, exp, f64)
@@ -300,6 +397,7 @@ DEFINE(double, exp, f64)
 # %% ../nbs/06_gated.ipynb #730b8e61
 _C_FLAGS = ('-O3', '-march=native', '-fno-math-errno', '-fopenmp-simd', '-shared', '-fPIC')
 _KERNELS = {}  # compiler -> (ctypes library or None, how it went)
+_SUFFIX = {torch.float32: 'f32', torch.float64: 'f64'}  # the C kernels' names for the two dtypes they handle
 
 def _cache_dir() -> Path:
     "A writable folder for built kernels: $RNN_LIT_CACHE, ~/.cache/rnn_lit, or one in the temporary folder."
@@ -331,24 +429,27 @@ def _compiler(compiler:str=None, # a C compiler, or None
 
 def lstm_kernels(compiler:str=None, # the C compiler to run; default $CC, else 'cc'
                 ):
-    "The compiled LSTM step kernels (a `ctypes.CDLL`), built on first use; None where they cannot be built (see `lstm_kernels_status`)."
+    "The compiled LSTM loops and product kernel (a `ctypes.CDLL`), built on first use; None where they cannot be built (see `lstm_kernels_status`)."
     compiler = _compiler(compiler)
     if compiler not in _KERNELS:
         try:
-            key = hashlib.sha256('\n'.join((_LSTM_STEP_C, ' '.join(_C_FLAGS), compiler, _cpu_features())).encode()).hexdigest()[:16]
-            path = _cache_dir() / f'lstm_step-{key}{sysconfig.get_config_var("SHLIB_SUFFIX") or ".so"}'
+            key = hashlib.sha256('\n'.join((_LSTM_C, ' '.join(_C_FLAGS), compiler, _cpu_features())).encode()).hexdigest()[:16]
+            path = _cache_dir() / f'lstm-{key}{sysconfig.get_config_var("SHLIB_SUFFIX") or ".so"}'
             if not path.exists():
                 with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
-                    src, out = Path(tmp) / 'lstm_step.c', Path(tmp) / path.name
-                    src.write_text(_LSTM_STEP_C)
+                    src, out = Path(tmp) / 'lstm.c', Path(tmp) / path.name
+                    src.write_text(_LSTM_C)
                     run = subprocess.run([compiler, *_C_FLAGS, str(src), '-o', str(out), '-lm'], capture_output=True, text=True, timeout=120)
                     if run.returncode != 0: raise OSError(f'{compiler} failed: {run.stderr.strip()[-500:]}')
                     os.replace(out, path)  # atomic: a reader sees the whole library or none
             lib = ctypes.CDLL(str(path))
             P, I = ctypes.c_void_p, ctypes.c_ssize_t
             for suffix in ('f32', 'f64'):
-                getattr(lib, f'lstm_forward_step_{suffix}').argtypes = [P] * 7 + [I, P, I, I, I]
-                getattr(lib, f'lstm_backward_step_{suffix}').argtypes = [P] * 8 + [I, I, I]
+                getattr(lib, f'packed_size_{suffix}').argtypes, getattr(lib, f'packed_size_{suffix}').restype = [I, I], I
+                getattr(lib, f'pack_{suffix}').argtypes = [P, I, I, P, I, I, I, I, P]
+                getattr(lib, f'gemm_{suffix}').argtypes = [I, I, I, P, I, P, P, I]
+                getattr(lib, f'lstm_forward_{suffix}').argtypes = [I] * 4 + [P] * 7
+                getattr(lib, f'lstm_backward_{suffix}').argtypes = [I] * 3 + [P] * 9
             _KERNELS[compiler] = (lib, f'compiled with {compiler} into {path}')
         except (OSError, subprocess.SubprocessError, AttributeError) as e:  # no compiler, a failed build, a missing symbol
             _KERNELS[compiler] = (None, f'not available: {e}')
@@ -356,10 +457,34 @@ def lstm_kernels(compiler:str=None, # the C compiler to run; default $CC, else '
 
 def lstm_kernels_status(compiler:str=None, # as in lstm_kernels: default $CC, else 'cc'
                        ) -> str: # 'compiled with cc into ...' or 'not available: <why>'
-    "How building the compiled LSTM step went (builds it if not tried yet)."
+    "How building the compiled LSTM loops went (builds them if not tried yet)."
     compiler = _compiler(compiler)
     lstm_kernels(compiler)
     return _KERNELS[compiler][1]
+
+# %% ../nbs/06_gated.ipynb #73d0724d
+def compiled_product(x:torch.Tensor, # (N, K), float32 or float64, on the CPU
+                     W:torch.Tensor, # the weight (M, K), same dtype and device
+                     b:torch.Tensor=None, # a bias (M,), or None
+                    ) -> torch.Tensor: # x @ W.T + b, shape (N, M)
+    "x @ W.T (+ b) by the compiled LSTM loop's product kernel, packing W first (no autograd)."
+    lib = lstm_kernels()
+    if lib is None: raise RuntimeError(f'compiled_product: the kernels cannot run here ({lstm_kernels_status()})')
+    if x.device.type != 'cpu' or x.dtype not in _SUFFIX:
+        raise ValueError(f'x: expected a float32 or float64 CPU tensor, got {x.dtype} on {x.device}')
+    if x.dim() != 2: raise ValueError(f'x: expected shape (N, K), got {tuple(x.shape)}')
+    for name, t, fits, expected in (('W', W, lambda s: len(s) == 2 and s[1] == x.shape[1], f'(M, {x.shape[1]})'),
+                                    ('b', b, lambda s: s == (W.shape[0],), f'({W.shape[0]},)')):
+        if t is None: continue
+        if t.dtype != x.dtype or t.device != x.device:
+            raise ValueError(f'{name}: expected {x.dtype} on {x.device} like x, got {t.dtype} on {t.device}')
+        if not fits(tuple(t.shape)): raise ValueError(f'{name}: expected shape {expected}, got {tuple(t.shape)}')
+    (N, K), M, suffix = x.shape, W.shape[0], _SUFFIX[x.dtype]
+    x, W = x.detach().contiguous(), W.detach().contiguous()
+    P, out = x.new_empty(getattr(lib, f'packed_size_{suffix}')(K, M)), x.new_empty(N, M)
+    getattr(lib, f'pack_{suffix}')(W.data_ptr(), 1, K, None if b is None else b.detach().contiguous().data_ptr(), 0, K, K, M, P.data_ptr())
+    getattr(lib, f'gemm_{suffix}')(N, K, M, x.data_ptr(), K, P.data_ptr(), out.data_ptr(), M)
+    return out
 
 # %% ../nbs/06_gated.ipynb #0eb76e30
 @functools.cache
@@ -377,11 +502,9 @@ def _uses_onednn(rows:int, # the rows of x
 def fixed_product(W:torch.Tensor, # the weight (M, K), the same for every call
                   rows:int, # the rows of each x the product will get
                   b:torch.Tensor=None, # a bias (M,), or None
-                  calls:int=1, # how many products it will do: from 8 on, oneDNN gets W packed in its own layout first
                  ):
     "A function x -> x @ W.T (+ b) for x (rows, K), by oneDNN's matrix product where that is faster, else torch.mm; without autograd (for use inside a hand-written Function)."
     if _uses_onednn(rows, W):
-        if calls >= 8: W = torch.ops.mkldnn._reorder_linear_weight(W, rows)  # about 0.1 ms, then every product is faster
         linear = torch.ops.mkldnn._linear_pointwise.default
         return lambda x: linear(x, W, b, 'none', [], '')
     WT = W.T
@@ -389,7 +512,6 @@ def fixed_product(W:torch.Tensor, # the weight (M, K), the same for every call
 
 # %% ../nbs/06_gated.ipynb #09596eff
 _workspaces = threading.local()
-_SUFFIX = {torch.float32: 'f32', torch.float64: 'f64'}  # the C kernels' names for the two dtypes they handle
 
 def _workspace(like:torch.Tensor, # gives the dtype and device
                *shapes, # the shapes of the buffers wanted
@@ -409,37 +531,29 @@ def _buffers(like:torch.Tensor, # gives the dtype and device
     sizes = [math.prod(s) for s in shapes]
     return [t.view(s) for t, s in zip(like.new_empty(sum(sizes)).split(sizes), shapes)]
 
-def _pointers(t:torch.Tensor, # a contiguous tensor, or a contiguous block inside one
-              count:int, # how many pointers
-              stride:int, # elements between two of them
-             ) -> list: # the addresses t + k * stride elements, k = 0 .. count-1
-    "Addresses of equally spaced places in a tensor, for the C kernels."
-    base, size = t.data_ptr(), t.element_size()
-    return [base + k * stride * size for k in range(count)]
-
 class CompiledLSTMLayerFunction(torch.autograd.Function):
-    "One LSTM layer: a Python loop over steps, each one matrix product and one call of the compiled step kernel."
+    "One LSTM layer whose loops over time, forward and backward, are compiled C: per step one product and one elementwise pass."
     @staticmethod
     def forward(ctx, x, h0, c0, W_ih, W_hh, b_ih, b_hh):
         "The arguments and results of `lstm_layer` (CPU, float32 or float64)."
-        step = getattr(lstm_kernels(), f'lstm_forward_step_{_SUFFIX[x.dtype]}')
+        lib, suffix = lstm_kernels(), _SUFFIX[x.dtype]
         L, N, H_in, H = x.shape[0], x.shape[1], x.shape[2], W_hh.shape[1]
         K, LN = H_in + H, L * N
-        S, cs, XHT = _buffers(x, (L, N, 4 * H), (2 * L + 1, N, H), (K, LN))  # kept for the backward
+        G, cs, XHT = _buffers(x, (L, N, 4 * H), (2 * L + 1, N, H), (K, LN))  # kept for the backward
         cs, tcs = cs[:L + 1], cs[L + 1:]  # c_0 .. c_L, and tanh(c_1) .. tanh(c_L)
         hs = x.new_empty(L, N, H)  # the output
         XH, = _workspace(x, (L, N, K))  # [x_t, h_{t-1}], the input of step t's product
+        P, = _workspace(x, (getattr(lib, f'packed_size_{suffix}')(K, 4 * H),))  # [W_ih, W_hh]^T and the bias, packed
         XH[:, :, :H_in] = x; XH[0, :, H_in:] = h0; cs[0] = c0
         XHT[:H_in] = x.reshape(LN, H_in).T; XHT[H_in:, :N] = h0.T
-        product = fixed_product(torch.cat((W_ih, W_hh), 1), N, None if b_ih is None else b_ih + b_hh, calls=L)
-        p_S, p_c, p_tc, p_h = (_pointers(t, n, N * w) for t, n, w in ((S, L, 4 * H), (cs, L + 1, H), (tcs, L, H), (hs, L, H)))
-        p_hx = _pointers(XH[1:, :, H_in:] if L > 1 else XH, L - 1, N * K) + [None]  # step t writes h_t into row t+1
-        p_hT = _pointers(XHT[H_in:, N:] if L > 1 else XHT, L - 1, N) + [None]
-        rows = XH.unbind(0)
-        for t in range(L):
-            A = product(rows[t])  # (N, 4H): all four gates' pre-activations in one product
-            step(A.data_ptr(), p_S[t], p_c[t], p_c[t + 1], p_h[t], p_tc[t], p_hx[t], K, p_hT[t], LN, N, H)
-        ctx.save_for_backward(XHT, W_ih, W_hh, S, cs, tcs)
+        W_ih, W_hh = W_ih.contiguous(), W_hh.contiguous()
+        b = None if b_ih is None else (b_ih + b_hh).contiguous()
+        pack = getattr(lib, f'pack_{suffix}')
+        pack(W_ih.data_ptr(), 1, H_in, None if b is None else b.data_ptr(), 0, H_in, K, 4 * H, P.data_ptr())  # rows 0 .. H_in-1
+        pack(W_hh.data_ptr(), 1, H, None, H_in, H, K, 4 * H, P.data_ptr())  # rows H_in .. K-1
+        getattr(lib, f'lstm_forward_{suffix}')(L, N, H_in, H, XH.data_ptr(), P.data_ptr(), G.data_ptr(), cs.data_ptr(),
+                                              tcs.data_ptr(), hs.data_ptr(), XHT.data_ptr())
+        ctx.save_for_backward(XHT, W_ih, W_hh, G, cs, tcs)
         ctx.has_bias = b_ih is not None
         return hs, hs[L - 1].clone(), cs[L].clone()
 
@@ -447,19 +561,17 @@ class CompiledLSTMLayerFunction(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, d_output, d_h_n, d_c_n):
         "Gradients of (x, h0, c0, W_ih, W_hh, b_ih, b_hh), by the equations of `LSTMLayerFunction`."
-        XHT, W_ih, W_hh, S, cs, tcs = ctx.saved_tensors
+        XHT, W_ih, W_hh, G, cs, tcs = ctx.saved_tensors
         L, N, H = tcs.shape
         H_in, LN = XHT.shape[0] - H, L * N
-        step = getattr(lstm_kernels(), f'lstm_backward_step_{_SUFFIX[S.dtype]}')
+        lib, suffix = lstm_kernels(), _SUFFIX[G.dtype]
         d_output = d_output.contiguous()
-        dA, dAT = _workspace(S, (N, 4 * H), (4 * H, LN))
-        d_c, d_h = d_c_n.contiguous().clone(), d_h_n.contiguous()
-        p_S, p_c, p_tc, p_out = (_pointers(t, n, N * w) for t, n, w in ((S, L, 4 * H), (cs, L + 1, H), (tcs, L, H), (d_output, L, H)))
-        p_dAT = _pointers(dAT, L, N)
-        back = fixed_product(W_hh.T.contiguous(), N, calls=L)  # delta a_t @ W_hh
-        for t in range(L - 1, -1, -1):
-            step(p_S[t], p_c[t], p_tc[t], d_h.data_ptr(), p_out[t], d_c.data_ptr(), dA.data_ptr(), p_dAT[t], LN, N, H)
-            d_h = back(dA)  # the gradient reaching h_{t-1} through the recurrence
+        d_h, d_c = d_h_n.contiguous().clone(), d_c_n.contiguous().clone()  # become those of h_0 and c_0
+        dA, dAT = _workspace(G, (N, 4 * H), (4 * H, LN))
+        P, = _workspace(G, (getattr(lib, f'packed_size_{suffix}')(4 * H, H),))
+        getattr(lib, f'pack_{suffix}')(W_hh.data_ptr(), H, 1, None, 0, 4 * H, 4 * H, H, P.data_ptr())  # W_hh as it is
+        getattr(lib, f'lstm_backward_{suffix}')(L, N, H, G.data_ptr(), cs.data_ptr(), tcs.data_ptr(), d_output.data_ptr(),
+                                               P.data_ptr(), d_h.data_ptr(), d_c.data_ptr(), dA.data_ptr(), dAT.data_ptr())
         d_W = fixed_product(XHT, 4 * H)(dAT)  # (4H, H_in + H): [dW_ih, dW_hh], all steps in one product
         d_x = (dAT.T @ W_ih).view(L, N, H_in) if ctx.needs_input_grad[0] else None
         d_b = dAT.sum(1) if ctx.has_bias else None
@@ -486,13 +598,13 @@ def lstm_layer_compiled(x:torch.Tensor, # the sequence, shape (L, N, H_in)
                         b_ih:torch.Tensor=None, # the input biases, shape (4*H_out,), or None
                         b_hh:torch.Tensor=None, # the recurrent biases, shape (4*H_out,), or None
                        ) -> tuple: # (output (L, N, H_out), h_n (N, H_out), c_n (N, H_out))
-    "`lstm_layer` with the compiled step where it can run (CPU, float32/float64, a C compiler), else `lstm_layer` itself."
+    "`lstm_layer` with the compiled loops where they can run (CPU, float32/float64, a C compiler), else `lstm_layer` itself."
     tensors = [t for t in (x, h0, c0, W_ih, W_hh, b_ih, b_hh) if t is not None]
-    if (autocast_dtype(x.device) is None and x.device.type == 'cpu' and x.dtype in (torch.float32, torch.float64)
+    if (autocast_dtype(x.device) is None and x.device.type == 'cpu' and x.dtype in _SUFFIX and x.dim() == 3 and x.shape[0] * x.shape[1] > 0
             and all(t.device == x.device and t.dtype == x.dtype for t in tensors) and lstm_kernels() is not None):
         return CompiledLSTMLayerFunction.apply(x, h0, c0, W_ih, W_hh, b_ih, b_hh)
     if _LSTM_BACKEND[0] == 'compiled':
-        raise RuntimeError(f"lstm_backend('compiled'): the compiled step cannot run here ({x.device}, {x.dtype}; "
+        raise RuntimeError(f"lstm_backend('compiled'): the compiled loops cannot run here ({x.device}, {x.dtype}; "
                            f"{lstm_kernels_status()})")
     return lstm_layer(x, h0, c0, W_ih, W_hh, b_ih, b_hh)
 

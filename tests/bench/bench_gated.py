@@ -30,7 +30,7 @@ class _PlainLoop(nn.Module):
         return out, h[None]
 
 class _PyTorchOps(nn.Module):
-    "ScratchLSTM run with `lstm_layer` (PyTorch operations and the hand-written backward) instead of the compiled step."
+    "ScratchLSTM run with `lstm_layer` (PyTorch operations and the hand-written backward) instead of the compiled loops."
     def __init__(self, model): super().__init__(); self.model = model
     def forward(self, x):
         before = lstm_backend('pytorch')
@@ -137,7 +137,7 @@ def rows(quick:bool=False, # fewer repeats, for a smoke test
             if 'torch without oneDNN' in t_ref:
                 out.append(dict(benchmark=f'ScratchLSTM with PyTorch operations (lstm_layer) / nn.LSTM, {where}',
                                 measure='CPU ratio', value=t_ref['scratch, PyTorch operations'][1] / t_ref['torch'][1],
-                                goal='(before the compiled step)'))
+                                goal='(before the compiled loops)'))
                 out.append(dict(benchmark=f'ScratchLSTM / nn.LSTM without oneDNN, {where}', measure='CPU ratio',
                                 value=t_ref['scratch'][1] / t_ref['torch without oneDNN'][1], goal='(reference)'))
                 out.append(dict(benchmark=f"ScratchLSTM's matrix products alone (torch.mm) / nn.LSTM, {where}",
