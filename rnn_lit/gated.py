@@ -395,8 +395,8 @@ DEFINE(double, exp, f64)
 """
 
 # %% ../nbs/06_gated.ipynb #730b8e61
-_C_FLAGS = ('-O3', '-march=native', '-fno-math-errno', '-fopenmp-simd', '-shared', '-fPIC')
-_KERNELS = {}  # compiler -> (ctypes library or None, how it went)
+_C_FLAGS = ('-O3', '-fno-math-errno', '-fopenmp-simd', '-shared', '-fPIC')  # and -march
+_KERNELS = {}  # (compiler, march) -> (ctypes library or None, how it went)
 _SUFFIX = {torch.float32: 'f32', torch.float64: 'f64'}  # the C kernels' names for the two dtypes they handle
 
 def _cache_dir() -> Path:
@@ -428,18 +428,19 @@ def _compiler(compiler:str=None, # a C compiler, or None
     return compiler or os.environ.get('CC', 'cc')
 
 def lstm_kernels(compiler:str=None, # the C compiler to run; default $CC, else 'cc'
+                 march:str='native', # the processor to compile for (-march): 'native' is the one running this
                 ):
     "The compiled LSTM loops and product kernel (a `ctypes.CDLL`), built on first use; None where they cannot be built (see `lstm_kernels_status`)."
     compiler = _compiler(compiler)
-    if compiler not in _KERNELS:
+    if (compiler, march) not in _KERNELS:
         try:
-            key = hashlib.sha256('\n'.join((_LSTM_C, ' '.join(_C_FLAGS), compiler, _cpu_features())).encode()).hexdigest()[:16]
+            key = hashlib.sha256('\n'.join((_LSTM_C, ' '.join(_C_FLAGS), march, compiler, _cpu_features())).encode()).hexdigest()[:16]
             path = _cache_dir() / f'lstm-{key}{sysconfig.get_config_var("SHLIB_SUFFIX") or ".so"}'
             if not path.exists():
                 with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
                     src, out = Path(tmp) / 'lstm.c', Path(tmp) / path.name
                     src.write_text(_LSTM_C)
-                    run = subprocess.run([compiler, *_C_FLAGS, str(src), '-o', str(out), '-lm'], capture_output=True, text=True, timeout=120)
+                    run = subprocess.run([compiler, f'-march={march}', *_C_FLAGS, str(src), '-o', str(out), '-lm'], capture_output=True, text=True, timeout=120)
                     if run.returncode != 0: raise OSError(f'{compiler} failed: {run.stderr.strip()[-500:]}')
                     os.replace(out, path)  # atomic: a reader sees the whole library or none
             lib = ctypes.CDLL(str(path))
@@ -450,17 +451,18 @@ def lstm_kernels(compiler:str=None, # the C compiler to run; default $CC, else '
                 getattr(lib, f'gemm_{suffix}').argtypes = [I, I, I, P, I, P, P, I]
                 getattr(lib, f'lstm_forward_{suffix}').argtypes = [I] * 4 + [P] * 7
                 getattr(lib, f'lstm_backward_{suffix}').argtypes = [I] * 3 + [P] * 9
-            _KERNELS[compiler] = (lib, f'compiled with {compiler} into {path}')
+            _KERNELS[compiler, march] = (lib, f'compiled with {compiler} -march={march} into {path}')
         except (OSError, subprocess.SubprocessError, AttributeError) as e:  # no compiler, a failed build, a missing symbol
-            _KERNELS[compiler] = (None, f'not available: {e}')
-    return _KERNELS[compiler][0]
+            _KERNELS[compiler, march] = (None, f'not available: {e}')
+    return _KERNELS[compiler, march][0]
 
 def lstm_kernels_status(compiler:str=None, # as in lstm_kernels: default $CC, else 'cc'
+                        march:str='native', # as in lstm_kernels
                        ) -> str: # 'compiled with cc into ...' or 'not available: <why>'
     "How building the compiled LSTM loops went (builds them if not tried yet)."
     compiler = _compiler(compiler)
-    lstm_kernels(compiler)
-    return _KERNELS[compiler][1]
+    lstm_kernels(compiler, march)
+    return _KERNELS[compiler, march][1]
 
 # %% ../nbs/06_gated.ipynb #73d0724d
 def compiled_product(x:torch.Tensor, # (N, K), float32 or float64, on the CPU
