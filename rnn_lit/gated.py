@@ -285,20 +285,33 @@ void pack_##SUF(const T* B, ptrdiff_t rs, ptrdiff_t cs, const T* init, ptrdiff_t
              q[k * W + j] = j < cols ? B[k * rs + (p + j) * cs] : 0; }                                           \
   }                                                                                                              \
 }                                                                                                                \
-/* R rows of C (.., cols <= PW) = P's row 0 + A (R, K) @ P's panel, accumulated in 2R vector registers. */        \
+/* R rows of C (.., cols <= PW) = P's row 0 + A (R, K) @ P's panel, accumulated in vector registers. With one or  \
+   two rows, each accumulator is split in S = 4 partial sums over k, so that 4 multiply-adds are in flight at once. */ \
 static inline __attribute__((always_inline)) void kernel_##SUF(const int R, const T* A, ptrdiff_t lda,            \
                                                               const T* P, ptrdiff_t K, T* C, ptrdiff_t ldc, ptrdiff_t cols) { \
-  const ptrdiff_t VW = VW_##SUF;                                                                                 \
-  V_##SUF c0[12], c1[12];                                                                                    \
-  _Pragma("GCC unroll 16") for (int r = 0; r < R; r++) { c0[r] = *(const U_##SUF*)P; c1[r] = *(const U_##SUF*)(P + VW); } \
-  for (ptrdiff_t k = 0; k < K; k++) {                                                                            \
-    const V_##SUF b0 = *(const U_##SUF*)(P + (k + 1) * 2 * VW), b1 = *(const U_##SUF*)(P + (k + 1) * 2 * VW + VW); \
-    _Pragma("GCC unroll 16") for (int r = 0; r < R; r++) { T a = A[r * lda + k]; c0[r] += a * b0; c1[r] += a * b1; } \
+  const ptrdiff_t VW = VW_##SUF; const int S = R <= 2 ? 4 : 1;                                                   \
+  V_##SUF c0[4][12], c1[4][12];                                                                                  \
+  _Pragma("GCC unroll 16") for (int r = 0; r < R; r++) {                                                         \
+    c0[0][r] = *(const U_##SUF*)P; c1[0][r] = *(const U_##SUF*)(P + VW);                                         \
+    _Pragma("GCC unroll 4") for (int s = 1; s < S; s++) c0[s][r] = c1[s][r] = (V_##SUF){0};                      \
   }                                                                                                              \
+  ptrdiff_t k = 0;                                                                                               \
+  for (; k + S <= K; k += S) {                                                                                   \
+    _Pragma("GCC unroll 4") for (int s = 0; s < S; s++) {                                                        \
+      const T* p = P + (k + s + 1) * 2 * VW; const V_##SUF b0 = *(const U_##SUF*)p, b1 = *(const U_##SUF*)(p + VW); \
+      _Pragma("GCC unroll 16") for (int r = 0; r < R; r++) { T a = A[r * lda + k + s]; c0[s][r] += a * b0; c1[s][r] += a * b1; } \
+    }                                                                                                            \
+  }                                                                                                              \
+  for (; k < K; k++) {                                                                                           \
+    const T* p = P + (k + 1) * 2 * VW; const V_##SUF b0 = *(const U_##SUF*)p, b1 = *(const U_##SUF*)(p + VW);    \
+    _Pragma("GCC unroll 16") for (int r = 0; r < R; r++) { T a = A[r * lda + k]; c0[0][r] += a * b0; c1[0][r] += a * b1; } \
+  }                                                                                                              \
+  _Pragma("GCC unroll 16") for (int r = 0; r < R; r++)                                                           \
+    _Pragma("GCC unroll 4") for (int s = 1; s < S; s++) { c0[0][r] += c0[s][r]; c1[0][r] += c1[s][r]; }         \
   if (cols == 2 * VW) {                                                                                          \
-    _Pragma("GCC unroll 16") for (int r = 0; r < R; r++) { *(U_##SUF*)(C + r * ldc) = c0[r]; *(U_##SUF*)(C + r * ldc + VW) = c1[r]; } \
+    _Pragma("GCC unroll 16") for (int r = 0; r < R; r++) { *(U_##SUF*)(C + r * ldc) = c0[0][r]; *(U_##SUF*)(C + r * ldc + VW) = c1[0][r]; } \
   } else for (int r = 0; r < R; r++) {                                                                           \
-    T row[PW_##SUF]; memcpy(row, &c0[r], VBYTES); memcpy(row + VW, &c1[r], VBYTES); memcpy(C + r * ldc, row, cols * sizeof(T)); \
+    T row[PW_##SUF]; memcpy(row, &c0[0][r], VBYTES); memcpy(row + VW, &c1[0][r], VBYTES); memcpy(C + r * ldc, row, cols * sizeof(T)); \
   }                                                                                                              \
 }                                                                                                                \
 /* C (N, M) = init + A (N, K) @ B, B and init packed by pack. */                                                  \
