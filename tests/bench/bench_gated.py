@@ -160,5 +160,5 @@ if __name__ == '__main__':
     p.add_argument('--threads', type=int, default=1, help='torch.set_num_threads for every model (default 1)')
     a = p.parse_args()
     print(f'torch {torch.__version__}, {a.threads} thread(s), CPU time under whatever load the machine has')
-    print(f'ScratchLSTM compiled step: {lstm_kernels_status()}')
+    print(f'ScratchLSTM compiled loops: {lstm_kernels_status()}')
     print_table(rows(quick=a.quick, threads=a.threads))
