@@ -12,6 +12,7 @@ __all__ = ['lstm_cell', 'gru_cell', 'lstm_layer_plain', 'gru_layer_plain', 'LSTM
 
 # %% ../nbs/06_gated.ipynb #d62faa3c
 import math
+import re
 import functools
 import os
 import ctypes
@@ -244,10 +245,8 @@ def gru_layer(x:torch.Tensor, # the sequence, shape (L, N, H_in)
     return GRULayerFunction.apply(x, h0, W_ih, W_hh, b_ih, b_hh)
 
 # %% ../nbs/06_gated.ipynb #cce460c4
-_LSTM_C = r"""
-/* An LSTM layer's loop over time, forward and backward, for rnn_lit's compiled layer (chapter 6): per step one
-   matrix product (a small register-blocked kernel) and one elementwise pass. Gates in PyTorch's order i, f, g, o;
-   tanh(x) is computed as 2 sigmoid(2x) - 1. */
+_LSTM_C_HEAD = r"""
+/* rnn_lit's compiled LSTM (chapter 6): what both types share. */
 #include <math.h>
 #include <stddef.h>
 #include <string.h>
@@ -256,156 +255,211 @@ extern float expf(float);
 #pragma omp declare simd notinbranch
 extern double exp(double);
 #if defined(__AVX512F__)
-enum { VBYTES = 64, ROWS = 12 };  /* 32 vector registers: 12 rows x 2 accumulators, 2 for B, 1 for A */
+enum { VBYTES = 64, ROWS = 12 };  /* 32 vector registers: 12 rows x 2 sums, 2 for B, 1 for A */
 #elif defined(__AVX__)
 enum { VBYTES = 32, ROWS = 6 };   /* 16 vector registers */
 #else
 enum { VBYTES = 16, ROWS = 6 };   /* SSE, NEON */
 #endif
-
-#define DEFINE(T, EXP, SUF)                                                                                       \
-typedef T V_##SUF __attribute__((vector_size(VBYTES)));                                                          \
-typedef T U_##SUF __attribute__((vector_size(VBYTES), aligned(sizeof(T))));  /* unaligned */                     \
-enum { VW_##SUF = VBYTES / sizeof(T), PW_##SUF = 2 * VW_##SUF };  /* a panel: two vectors of columns */           \
-                                                                                                                 \
-/* The length of the packed form of a (K, M) matrix. */                                                         \
-ptrdiff_t packed_size_##SUF(ptrdiff_t K, ptrdiff_t M) { return (M + PW_##SUF - 1) / PW_##SUF * (K + 1) * PW_##SUF; } \
-/* Packs rows k0 .. k0+K-1 of B (K_all, M), element (k, m) at B[(k-k0)*rs + m*cs], into panels of PW columns:   \
-   panel p is (K_all+1, PW), its row 0 init (M,) or zeros, zero past column M. init is written when k0 == 0. */  \
-void pack_##SUF(const T* B, ptrdiff_t rs, ptrdiff_t cs, const T* init, ptrdiff_t k0, ptrdiff_t K,                \
-                ptrdiff_t K_all, ptrdiff_t M, T* P) {                                                            \
-  const ptrdiff_t W = PW_##SUF;                                                                                  \
-  for (ptrdiff_t p = 0; p < M; p += W) {                                                                         \
-    T* q = P + (p / W) * (K_all + 1) * W; ptrdiff_t cols = M - p < W ? M - p : W;                                \
-    if (k0 == 0) for (ptrdiff_t j = 0; j < W; j++) q[j] = init && j < cols ? init[p + j] : 0;                    \
-    q += (k0 + 1) * W;                                                                                           \
-    if (cs == 1) { for (ptrdiff_t k = 0; k < K; k++) for (ptrdiff_t j = 0; j < W; j++)                          \
-                     q[k * W + j] = j < cols ? B[k * rs + p + j] : 0; }                                          \
-    else { for (ptrdiff_t j = 0; j < W; j++) for (ptrdiff_t k = 0; k < K; k++)                                  \
-             q[k * W + j] = j < cols ? B[k * rs + (p + j) * cs] : 0; }                                           \
-  }                                                                                                              \
-}                                                                                                                \
-/* R rows of C (.., cols <= PW) = P's row 0 + A (R, K) @ P's panel, accumulated in vector registers. With one or  \
-   two rows, each accumulator is split in S = 4 partial sums over k, so that 4 multiply-adds are in flight at once. */ \
-static inline __attribute__((always_inline)) void kernel_##SUF(const int R, const T* A, ptrdiff_t lda,            \
-                                                              const T* P, ptrdiff_t K, T* C, ptrdiff_t ldc, ptrdiff_t cols) { \
-  const ptrdiff_t VW = VW_##SUF; const int S = R <= 2 ? 4 : 1;                                                   \
-  V_##SUF c0[4][12], c1[4][12];                                                                                  \
-  _Pragma("GCC unroll 16") for (int r = 0; r < R; r++) {                                                         \
-    c0[0][r] = *(const U_##SUF*)P; c1[0][r] = *(const U_##SUF*)(P + VW);                                         \
-    _Pragma("GCC unroll 4") for (int s = 1; s < S; s++) c0[s][r] = c1[s][r] = (V_##SUF){0};                      \
-  }                                                                                                              \
-  ptrdiff_t k = 0;                                                                                               \
-  for (; k + S <= K; k += S) {                                                                                   \
-    _Pragma("GCC unroll 4") for (int s = 0; s < S; s++) {                                                        \
-      const T* p = P + (k + s + 1) * 2 * VW; const V_##SUF b0 = *(const U_##SUF*)p, b1 = *(const U_##SUF*)(p + VW); \
-      _Pragma("GCC unroll 16") for (int r = 0; r < R; r++) { T a = A[r * lda + k + s]; c0[s][r] += a * b0; c1[s][r] += a * b1; } \
-    }                                                                                                            \
-  }                                                                                                              \
-  for (; k < K; k++) {                                                                                           \
-    const T* p = P + (k + 1) * 2 * VW; const V_##SUF b0 = *(const U_##SUF*)p, b1 = *(const U_##SUF*)(p + VW);    \
-    _Pragma("GCC unroll 16") for (int r = 0; r < R; r++) { T a = A[r * lda + k]; c0[0][r] += a * b0; c1[0][r] += a * b1; } \
-  }                                                                                                              \
-  _Pragma("GCC unroll 16") for (int r = 0; r < R; r++)                                                           \
-    _Pragma("GCC unroll 4") for (int s = 1; s < S; s++) { c0[0][r] += c0[s][r]; c1[0][r] += c1[s][r]; }         \
-  if (cols == 2 * VW) {                                                                                          \
-    _Pragma("GCC unroll 16") for (int r = 0; r < R; r++) { *(U_##SUF*)(C + r * ldc) = c0[0][r]; *(U_##SUF*)(C + r * ldc + VW) = c1[0][r]; } \
-  } else for (int r = 0; r < R; r++) {                                                                           \
-    T row[PW_##SUF]; memcpy(row, &c0[0][r], VBYTES); memcpy(row + VW, &c1[0][r], VBYTES); memcpy(C + r * ldc, row, cols * sizeof(T)); \
-  }                                                                                                              \
-}                                                                                                                \
-/* C (N, M) = init + A (N, K) @ B, B and init packed by pack. */                                                  \
-void gemm_##SUF(ptrdiff_t N, ptrdiff_t K, ptrdiff_t M, const T* A, ptrdiff_t lda, const T* P, T* C, ptrdiff_t ldc) { \
-  const ptrdiff_t W = PW_##SUF;                                                                                  \
-  for (ptrdiff_t p = 0; p < M; p += W) {                                                                         \
-    const T* q = P + (p / W) * (K + 1) * W; ptrdiff_t cols = M - p < W ? M - p : W;                              \
-    for (ptrdiff_t n = 0; n < N; n += ROWS) {                                                                    \
-      const T* a = A + n * lda; T* c = C + n * ldc + p;                                                          \
-      switch (N - n < ROWS ? N - n : ROWS) {  /* a constant R for each: the accumulators stay in registers */   \
-        case 1: kernel_##SUF(1, a, lda, q, K, c, ldc, cols); break;                                              \
-        case 2: kernel_##SUF(2, a, lda, q, K, c, ldc, cols); break;                                              \
-        case 3: kernel_##SUF(3, a, lda, q, K, c, ldc, cols); break;                                              \
-        case 4: kernel_##SUF(4, a, lda, q, K, c, ldc, cols); break;                                              \
-        case 5: kernel_##SUF(5, a, lda, q, K, c, ldc, cols); break;                                              \
-        case 6: kernel_##SUF(6, a, lda, q, K, c, ldc, cols); break;                                              \
-        case 7: kernel_##SUF(7, a, lda, q, K, c, ldc, cols); break;                                              \
-        case 8: kernel_##SUF(8, a, lda, q, K, c, ldc, cols); break;                                              \
-        case 9: kernel_##SUF(9, a, lda, q, K, c, ldc, cols); break;                                              \
-        case 10: kernel_##SUF(10, a, lda, q, K, c, ldc, cols); break;                                            \
-        case 11: kernel_##SUF(11, a, lda, q, K, c, ldc, cols); break;                                            \
-        default: kernel_##SUF(ROWS, a, lda, q, K, c, ldc, cols); break;                                          \
-      }                                                                                                          \
-    }                                                                                                            \
-  }                                                                                                              \
-}                                                                                                                \
-static inline T sig_##SUF(T x) { return (T)1 / ((T)1 + EXP(-x)); }                                               \
-/* One step forward. G (N, 4H) holds the pre-activations and is overwritten with the gates; writes c_t, h_t,     \
-   tanh(c_t) (each (N, H)), h_t into the next step's product input hx (row stride ldx) and, transposed, into hT  \
-   (row stride ldT). */                                                                                          \
-static void forward_step_##SUF(T* G, const T* c_prev, T* c, T* h, T* tc, T* hx, ptrdiff_t ldx,                   \
-                               T* hT, ptrdiff_t ldT, ptrdiff_t N, ptrdiff_t H) {                                 \
-  for (ptrdiff_t n = 0; n < N; n++) {                                                                            \
-    T* g = G + n * 4 * H; const T* cp = c_prev + n * H; T* cn = c + n * H; T* hn = h + n * H; T* t = tc + n * H;  \
-    _Pragma("omp simd")                                                                                          \
-    for (ptrdiff_t k = 0; k < H; k++) {                                                                          \
-      T i = sig_##SUF(g[k]), f = sig_##SUF(g[H + k]);                                                            \
-      T gg = 2 * sig_##SUF(2 * g[2 * H + k]) - 1, o = sig_##SUF(g[3 * H + k]);                                   \
-      g[k] = i; g[H + k] = f; g[2 * H + k] = gg; g[3 * H + k] = o;                                                \
-      T cc = f * cp[k] + i * gg, th = 2 * sig_##SUF(2 * cc) - 1;                                                 \
-      cn[k] = cc; t[k] = th; hn[k] = o * th;                                                                     \
-    }                                                                                                            \
-    if (hx) memcpy(hx + n * ldx, hn, H * sizeof(T));                                                             \
-  }                                                                                                              \
-  if (hT) for (ptrdiff_t k = 0; k < H; k++) for (ptrdiff_t n = 0; n < N; n++) hT[k * ldT + n] = h[n * H + k];     \
-}                                                                                                                \
-/* One step backward. From the gates G, c_{t-1}, tanh(c_t) and the gradient reaching h_t (d_h, through W_hh, plus \
-   d_out, from the output), and d_c (that of c_t, overwritten with that of c_{t-1}): the pre-activation gradients \
-   dA (N, 4H), also written transposed into dAT (row stride ldT). */                                             \
-static void backward_step_##SUF(const T* G, const T* c_prev, const T* tc, const T* d_h, const T* d_out,          \
-                                T* d_c, T* dA, T* dAT, ptrdiff_t ldT, ptrdiff_t N, ptrdiff_t H) {                \
-  for (ptrdiff_t n = 0; n < N; n++) {                                                                            \
-    const T* g = G + n * 4 * H; T* da = dA + n * 4 * H; const T* cp = c_prev + n * H; const T* t = tc + n * H;    \
-    const T* dr = d_h + n * H; const T* dout = d_out + n * H; T* dc = d_c + n * H;                                \
-    _Pragma("omp simd")                                                                                          \
-    for (ptrdiff_t k = 0; k < H; k++) {                                                                          \
-      T i = g[k], f = g[H + k], gg = g[2 * H + k], o = g[3 * H + k], th = t[k];                                  \
-      T dh = dr[k] + dout[k], dcc = dc[k] + dh * o * (1 - th * th);                                              \
-      da[k] = dcc * gg * i * (1 - i); da[H + k] = dcc * cp[k] * f * (1 - f);                                     \
-      da[2 * H + k] = dcc * i * (1 - gg * gg); da[3 * H + k] = dh * th * o * (1 - o);                             \
-      dc[k] = dcc * f;                                                                                           \
-    }                                                                                                            \
-  }                                                                                                              \
-  for (ptrdiff_t k = 0; k < 4 * H; k++) for (ptrdiff_t n = 0; n < N; n++) dAT[k * ldT + n] = dA[n * 4 * H + k];    \
-}                                                                                                                \
-/* The forward loop. XH (L, N, K = H_in + H) holds [x_t, h_{t-1}] with x and h_0 filled in, P the packed         \
-   [W_ih, W_hh]^T under the summed biases; cs (L+1, N, H) holds c_0. Fills G (L, N, 4H) with the gates, cs,      \
-   tanh(c_t) into tcs (L, N, H), h_t into hs (L, N, H) and into XH, and XHT (K, L*N) with XH transposed beyond    \
-   its first H_in rows and N columns. */                                                                         \
-void lstm_forward_##SUF(ptrdiff_t L, ptrdiff_t N, ptrdiff_t H_in, ptrdiff_t H, T* XH, const T* P, T* G, T* cs,   \
-                        T* tcs, T* hs, T* XHT) {                                                                 \
-  const ptrdiff_t K = H_in + H, LN = L * N;                                                                      \
-  for (ptrdiff_t t = 0; t < L; t++) {                                                                            \
-    T* g = G + t * N * 4 * H;                                                                                    \
-    gemm_##SUF(N, K, 4 * H, XH + t * N * K, K, P, g, 4 * H);  /* a_t = [x_t, h_{t-1}] [W_ih, W_hh]^T + b */       \
-    int last = t == L - 1;                                                                                       \
-    forward_step_##SUF(g, cs + t * N * H, cs + (t + 1) * N * H, hs + t * N * H, tcs + t * N * H,                 \
-                       last ? NULL : XH + (t + 1) * N * K + H_in, K, last ? NULL : XHT + H_in * LN + (t + 1) * N, LN, N, H); \
-  }                                                                                                              \
-}                                                                                                                \
-/* The backward loop, from the saved G, cs, tcs, the output's gradient d_out (L, N, H), and P, the packed W_hh   \
-   (4H, H) with zeros for init. d_h (N, H) holds the gradient of h_L and d_c (N, H) that of c_L; they end as      \
-   those of h_0 and c_0. Fills dAT (4H, L*N) with every step's pre-activation gradient; dA (N, 4H) is scratch. */ \
-void lstm_backward_##SUF(ptrdiff_t L, ptrdiff_t N, ptrdiff_t H, const T* G, const T* cs, const T* tcs,           \
-                         const T* d_out, const T* P, T* d_h, T* d_c, T* dA, T* dAT) {                            \
-  for (ptrdiff_t t = L - 1; t >= 0; t--) {                                                                       \
-    backward_step_##SUF(G + t * N * 4 * H, cs + t * N * H, tcs + t * N * H, d_h, d_out + t * N * H, d_c, dA,      \
-                        dAT + t * N, L * N, N, H);                                                               \
-    gemm_##SUF(N, 4 * H, H, dA, 4 * H, P, d_h, H);  /* the gradient reaching h_{t-1}: dA_t W_hh */                \
-  }                                                                                                              \
-}
-DEFINE(float, expf, f32)
-DEFINE(double, exp, f64)
 """
+
+_LSTM_C = r"""
+/* An LSTM layer's loops over time, forward and backward: per step one matrix product (a small
+   register-blocked kernel) and one elementwise pass. Written once for a type REAL (float or double),
+   with EXP its exp and _SUF its suffix (_f32 or _f64): rnn_lit fills these in before compiling.
+   Gates are in PyTorch's order i, f, g, o; tanh(x) is computed as 2 sigmoid(2x) - 1. */
+
+/* B (K, M) packed: panels of PW columns, each K+1 rows of PW numbers, the first row the initial value
+   of the result (a bias, or zeros). */
+enum { VW_SUF = VBYTES / sizeof(REAL), PW_SUF = 2 * VW_SUF };  /* a panel: two vectors wide */
+typedef REAL V_SUF __attribute__((vector_size(VBYTES)));
+typedef REAL U_SUF __attribute__((vector_size(VBYTES), aligned(sizeof(REAL))));  /* unaligned */
+
+/* The length of the packed form of a (K, M) matrix. */
+ptrdiff_t packed_size_SUF(ptrdiff_t K, ptrdiff_t M) { return (M + PW_SUF - 1) / PW_SUF * (K + 1) * PW_SUF; }
+
+/* Packs rows k0 .. k0+K-1 of B (K_all, M), whose element (k, m) is B[(k-k0)*rs + m*cs], into P;
+   when k0 == 0 also the first row, init (M,) or zeros where init is NULL. */
+void pack_SUF(const REAL* B, ptrdiff_t rs, ptrdiff_t cs, const REAL* init, ptrdiff_t k0, ptrdiff_t K,
+              ptrdiff_t K_all, ptrdiff_t M, REAL* P) {
+  const ptrdiff_t W = PW_SUF;
+  for (ptrdiff_t p = 0; p < M; p += W) {
+    REAL* q = P + (p / W) * (K_all + 1) * W;
+    ptrdiff_t cols = M - p < W ? M - p : W;
+    if (k0 == 0) for (ptrdiff_t j = 0; j < W; j++) q[j] = init && j < cols ? init[p + j] : 0;
+    q += (k0 + 1) * W;
+    if (cs == 1)  /* read along B's rows */
+      for (ptrdiff_t k = 0; k < K; k++)
+        for (ptrdiff_t j = 0; j < W; j++) q[k * W + j] = j < cols ? B[k * rs + p + j] : 0;
+    else  /* read along B's columns */
+      for (ptrdiff_t j = 0; j < W; j++)
+        for (ptrdiff_t k = 0; k < K; k++) q[k * W + j] = j < cols ? B[k * rs + (p + j) * cs] : 0;
+  }
+}
+
+/* R rows of C (.., cols <= PW) = the panel's first row + A (R, K) @ the panel, summed in vector
+   registers. With one or two rows each sum is split in S = 4 partial sums over k, so that four
+   multiply-adds are in flight at once. */
+static inline __attribute__((always_inline))
+void kernel_SUF(const int R, const REAL* A, ptrdiff_t lda, const REAL* P, ptrdiff_t K,
+                REAL* C, ptrdiff_t ldc, ptrdiff_t cols) {
+  const ptrdiff_t VW = VW_SUF;
+  const int S = R <= 2 ? 4 : 1;
+  V_SUF c0[4][12], c1[4][12];  /* c0: the panel's first vector of columns, c1: its second */
+  _Pragma("GCC unroll 16") for (int r = 0; r < R; r++) {
+    c0[0][r] = *(const U_SUF*)P;
+    c1[0][r] = *(const U_SUF*)(P + VW);
+    _Pragma("GCC unroll 4") for (int s = 1; s < S; s++) c0[s][r] = c1[s][r] = (V_SUF){0};
+  }
+  ptrdiff_t k = 0;
+  for (; k + S <= K; k += S)
+    _Pragma("GCC unroll 4") for (int s = 0; s < S; s++) {
+      const REAL* p = P + (k + s + 1) * 2 * VW;
+      const V_SUF b0 = *(const U_SUF*)p, b1 = *(const U_SUF*)(p + VW);
+      _Pragma("GCC unroll 16") for (int r = 0; r < R; r++) {
+        REAL a = A[r * lda + k + s];
+        c0[s][r] += a * b0;
+        c1[s][r] += a * b1;
+      }
+    }
+  for (; k < K; k++) {  /* what is left when S does not divide K */
+    const REAL* p = P + (k + 1) * 2 * VW;
+    const V_SUF b0 = *(const U_SUF*)p, b1 = *(const U_SUF*)(p + VW);
+    _Pragma("GCC unroll 16") for (int r = 0; r < R; r++) {
+      REAL a = A[r * lda + k];
+      c0[0][r] += a * b0;
+      c1[0][r] += a * b1;
+    }
+  }
+  _Pragma("GCC unroll 16") for (int r = 0; r < R; r++)
+    _Pragma("GCC unroll 4") for (int s = 1; s < S; s++) { c0[0][r] += c0[s][r]; c1[0][r] += c1[s][r]; }
+  if (cols == 2 * VW)
+    _Pragma("GCC unroll 16") for (int r = 0; r < R; r++) {
+      *(U_SUF*)(C + r * ldc) = c0[0][r];
+      *(U_SUF*)(C + r * ldc + VW) = c1[0][r];
+    }
+  else for (int r = 0; r < R; r++) {  /* the last panel, part of which is padding */
+    REAL row[PW_SUF];
+    memcpy(row, &c0[0][r], VBYTES);
+    memcpy(row + VW, &c1[0][r], VBYTES);
+    memcpy(C + r * ldc, row, cols * sizeof(REAL));
+  }
+}
+
+/* C (N, M) = init + A (N, K) @ B, with B and init packed by pack into P. */
+void gemm_SUF(ptrdiff_t N, ptrdiff_t K, ptrdiff_t M, const REAL* A, ptrdiff_t lda, const REAL* P,
+              REAL* C, ptrdiff_t ldc) {
+  const ptrdiff_t W = PW_SUF;
+  for (ptrdiff_t p = 0; p < M; p += W) {
+    const REAL* q = P + (p / W) * (K + 1) * W;
+    ptrdiff_t cols = M - p < W ? M - p : W;
+    for (ptrdiff_t n = 0; n < N; n += ROWS) {
+      const REAL* a = A + n * lda;
+      REAL* c = C + n * ldc + p;
+      switch (N - n < ROWS ? N - n : ROWS) {  /* a constant R in each: the sums stay in registers */
+        case 1: kernel_SUF(1, a, lda, q, K, c, ldc, cols); break;
+        case 2: kernel_SUF(2, a, lda, q, K, c, ldc, cols); break;
+        case 3: kernel_SUF(3, a, lda, q, K, c, ldc, cols); break;
+        case 4: kernel_SUF(4, a, lda, q, K, c, ldc, cols); break;
+        case 5: kernel_SUF(5, a, lda, q, K, c, ldc, cols); break;
+        case 6: kernel_SUF(6, a, lda, q, K, c, ldc, cols); break;
+        case 7: kernel_SUF(7, a, lda, q, K, c, ldc, cols); break;
+        case 8: kernel_SUF(8, a, lda, q, K, c, ldc, cols); break;
+        case 9: kernel_SUF(9, a, lda, q, K, c, ldc, cols); break;
+        case 10: kernel_SUF(10, a, lda, q, K, c, ldc, cols); break;
+        case 11: kernel_SUF(11, a, lda, q, K, c, ldc, cols); break;
+        default: kernel_SUF(ROWS, a, lda, q, K, c, ldc, cols); break;
+      }
+    }
+  }
+}
+
+static inline REAL sig_SUF(REAL x) { return (REAL)1 / ((REAL)1 + EXP(-x)); }
+
+/* One step forward. G (N, 4H) holds the pre-activations and is overwritten with the gates. Writes
+   c_t, h_t and tanh(c_t) (each (N, H)), h_t into the next step's product input hx (row stride ldx)
+   and, transposed, into hT (row stride ldT); hx and hT may be NULL. */
+static void forward_step_SUF(REAL* G, const REAL* c_prev, REAL* c, REAL* h, REAL* tc, REAL* hx,
+                             ptrdiff_t ldx, REAL* hT, ptrdiff_t ldT, ptrdiff_t N, ptrdiff_t H) {
+  for (ptrdiff_t n = 0; n < N; n++) {
+    REAL *g = G + n * 4 * H, *cn = c + n * H, *hn = h + n * H, *t = tc + n * H;
+    const REAL* cp = c_prev + n * H;
+    _Pragma("omp simd")
+    for (ptrdiff_t k = 0; k < H; k++) {
+      REAL i = sig_SUF(g[k]), f = sig_SUF(g[H + k]);
+      REAL gg = 2 * sig_SUF(2 * g[2 * H + k]) - 1, o = sig_SUF(g[3 * H + k]);
+      g[k] = i; g[H + k] = f; g[2 * H + k] = gg; g[3 * H + k] = o;
+      REAL cc = f * cp[k] + i * gg, th = 2 * sig_SUF(2 * cc) - 1;
+      cn[k] = cc; t[k] = th; hn[k] = o * th;
+    }
+    if (hx) memcpy(hx + n * ldx, hn, H * sizeof(REAL));
+  }
+  if (hT)
+    for (ptrdiff_t k = 0; k < H; k++)
+      for (ptrdiff_t n = 0; n < N; n++) hT[k * ldT + n] = h[n * H + k];
+}
+
+/* One step backward. From the gates G, c_{t-1}, tanh(c_t), the gradient reaching h_t through W_hh
+   (d_h) and from the output (d_out), and d_c (that of c_t, overwritten with that of c_{t-1}): the
+   pre-activation gradients dA (N, 4H), also written transposed into dAT (row stride ldT). */
+static void backward_step_SUF(const REAL* G, const REAL* c_prev, const REAL* tc, const REAL* d_h,
+                              const REAL* d_out, REAL* d_c, REAL* dA, REAL* dAT, ptrdiff_t ldT,
+                              ptrdiff_t N, ptrdiff_t H) {
+  for (ptrdiff_t n = 0; n < N; n++) {
+    const REAL *g = G + n * 4 * H, *cp = c_prev + n * H, *t = tc + n * H;
+    const REAL *dr = d_h + n * H, *dout = d_out + n * H;
+    REAL *da = dA + n * 4 * H, *dc = d_c + n * H;
+    _Pragma("omp simd")
+    for (ptrdiff_t k = 0; k < H; k++) {
+      REAL i = g[k], f = g[H + k], gg = g[2 * H + k], o = g[3 * H + k], th = t[k];
+      REAL dh = dr[k] + dout[k], dcc = dc[k] + dh * o * (1 - th * th);
+      da[k] = dcc * gg * i * (1 - i);
+      da[H + k] = dcc * cp[k] * f * (1 - f);
+      da[2 * H + k] = dcc * i * (1 - gg * gg);
+      da[3 * H + k] = dh * th * o * (1 - o);
+      dc[k] = dcc * f;
+    }
+  }
+  for (ptrdiff_t k = 0; k < 4 * H; k++)
+    for (ptrdiff_t n = 0; n < N; n++) dAT[k * ldT + n] = dA[n * 4 * H + k];
+}
+
+/* The forward loop. XH (L, N, K = H_in + H) holds [x_t, h_{t-1}], with x and h_0 filled in; P the
+   packed [W_ih, W_hh]^T under the summed biases; cs (L+1, N, H) holds c_0. Fills G (L, N, 4H) with
+   the gates, cs, tanh(c_t) into tcs (L, N, H), h_t into hs (L, N, H) and into XH, and XHT (K, L*N),
+   XH transposed, beyond its first H_in rows and N columns. */
+void lstm_forward_SUF(ptrdiff_t L, ptrdiff_t N, ptrdiff_t H_in, ptrdiff_t H, REAL* XH, const REAL* P,
+                      REAL* G, REAL* cs, REAL* tcs, REAL* hs, REAL* XHT) {
+  const ptrdiff_t K = H_in + H, LN = L * N;
+  for (ptrdiff_t t = 0; t < L; t++) {
+    REAL* g = G + t * N * 4 * H;
+    gemm_SUF(N, K, 4 * H, XH + t * N * K, K, P, g, 4 * H);  /* a_t = [x_t, h_{t-1}] [W_ih, W_hh]^T + b */
+    int last = t == L - 1;
+    forward_step_SUF(g, cs + t * N * H, cs + (t + 1) * N * H, hs + t * N * H, tcs + t * N * H,
+                     last ? NULL : XH + (t + 1) * N * K + H_in, K,
+                     last ? NULL : XHT + H_in * LN + (t + 1) * N, LN, N, H);
+  }
+}
+
+/* The backward loop, from the saved G, cs and tcs, the output's gradient d_out (L, N, H), and P, the
+   packed W_hh (4H, H) under zeros. d_h (N, H) holds the gradient of h_L and d_c (N, H) that of c_L;
+   they end as those of h_0 and c_0. Fills dAT (4H, L*N) with every step's pre-activation gradient;
+   dA (N, 4H) is scratch. */
+void lstm_backward_SUF(ptrdiff_t L, ptrdiff_t N, ptrdiff_t H, const REAL* G, const REAL* cs,
+                       const REAL* tcs, const REAL* d_out, const REAL* P, REAL* d_h, REAL* d_c,
+                       REAL* dA, REAL* dAT) {
+  for (ptrdiff_t t = L - 1; t >= 0; t--) {
+    backward_step_SUF(G + t * N * 4 * H, cs + t * N * H, tcs + t * N * H, d_h, d_out + t * N * H,
+                      d_c, dA, dAT + t * N, L * N, N, H);
+    gemm_SUF(N, 4 * H, H, dA, 4 * H, P, d_h, H);  /* the gradient reaching h_{t-1}: dA_t W_hh */
+  }
+}
+"""
+
+def _lstm_source() -> str:
+    "The C source that is compiled: the head, then the template `_LSTM_C` filled in for float and for double."
+    fill = lambda real, exp, suffix: re.sub(r'\bREAL\b', real, re.sub(r'\bEXP\b', exp, _LSTM_C.replace('_SUF', suffix)))
+    return _LSTM_C_HEAD + fill('float', 'expf', '_f32') + fill('double', 'exp', '_f64')
 
 # %% ../nbs/06_gated.ipynb #730b8e61
 _C_FLAGS = ('-O3', '-fno-math-errno', '-fopenmp-simd', '-shared', '-fPIC')  # and -march
@@ -447,12 +501,12 @@ def lstm_kernels(compiler:str=None, # the C compiler to run; default $CC, else '
     compiler = _compiler(compiler)
     if (compiler, march) not in _KERNELS:
         try:
-            key = hashlib.sha256('\n'.join((_LSTM_C, ' '.join(_C_FLAGS), march, compiler, _cpu_features())).encode()).hexdigest()[:16]
+            key = hashlib.sha256('\n'.join((_lstm_source(), ' '.join(_C_FLAGS), march, compiler, _cpu_features())).encode()).hexdigest()[:16]
             path = _cache_dir() / f'lstm-{key}{sysconfig.get_config_var("SHLIB_SUFFIX") or ".so"}'
             if not path.exists():
                 with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
                     src, out = Path(tmp) / 'lstm.c', Path(tmp) / path.name
-                    src.write_text(_LSTM_C)
+                    src.write_text(_lstm_source())
                     run = subprocess.run([compiler, f'-march={march}', *_C_FLAGS, str(src), '-o', str(out), '-lm'], capture_output=True, text=True, timeout=120)
                     if run.returncode != 0: raise OSError(f'{compiler} failed: {run.stderr.strip()[-500:]}')
                     os.replace(out, path)  # atomic: a reader sees the whole library or none
