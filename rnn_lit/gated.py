@@ -12,6 +12,7 @@ __all__ = ['lstm_cell', 'gru_cell', 'lstm_layer_plain', 'gru_layer_plain', 'LSTM
 
 # %% ../nbs/06_gated.ipynb #d62faa3c
 import math
+import itertools
 import re
 import functools
 import os
@@ -441,17 +442,19 @@ void lstm_forward_SUF(ptrdiff_t L, ptrdiff_t N, ptrdiff_t H_in, ptrdiff_t H, REA
   }
 }
 
-/* The backward loop, from the saved G, cs and tcs, the output's gradient d_out (L, N, H), and P, the
-   packed W_hh (4H, H) under zeros. d_h (N, H) holds the gradient of h_L and d_c (N, H) that of c_L;
-   they end as those of h_0 and c_0. Fills dAT (4H, L*N) with every step's pre-activation gradient;
-   dA (N, 4H) is scratch. */
-void lstm_backward_SUF(ptrdiff_t L, ptrdiff_t N, ptrdiff_t H, const REAL* G, const REAL* cs,
-                       const REAL* tcs, const REAL* d_out, const REAL* P, REAL* d_h, REAL* d_c,
-                       REAL* dA, REAL* dAT) {
+/* The backward loop, from the saved G, cs and tcs, the output's gradient d_out (L, N, H), P, the
+   packed W_hh (4H, H) under zeros, and Px, the packed W_ih (4H, H_in) under zeros. d_h (N, H) holds
+   the gradient of h_L and d_c (N, H) that of c_L; they end as those of h_0 and c_0. Fills dAT
+   (4H, L*N) with every step's pre-activation gradient and, unless it is NULL, d_x (L, N, H_in) with
+   the input's; dA (N, 4H) is scratch. */
+void lstm_backward_SUF(ptrdiff_t L, ptrdiff_t N, ptrdiff_t H_in, ptrdiff_t H, const REAL* G,
+                       const REAL* cs, const REAL* tcs, const REAL* d_out, const REAL* P,
+                       const REAL* Px, REAL* d_h, REAL* d_c, REAL* dA, REAL* dAT, REAL* d_x) {
   for (ptrdiff_t t = L - 1; t >= 0; t--) {
     backward_step_SUF(G + t * N * 4 * H, cs + t * N * H, tcs + t * N * H, d_h, d_out + t * N * H,
                       d_c, dA, dAT + t * N, L * N, N, H);
     gemm_SUF(N, 4 * H, H, dA, 4 * H, P, d_h, H);  /* the gradient reaching h_{t-1}: dA_t W_hh */
+    if (d_x) gemm_SUF(N, 4 * H, H_in, dA, 4 * H, Px, d_x + t * N * H_in, H_in);  /* dA_t W_ih */
   }
 }
 """
@@ -517,7 +520,7 @@ def lstm_kernels(compiler:str=None, # the C compiler to run; default $CC, else '
                 getattr(lib, f'pack_{suffix}').argtypes = [P, I, I, P, I, I, I, I, P]
                 getattr(lib, f'gemm_{suffix}').argtypes = [I, I, I, P, I, P, P, I]
                 getattr(lib, f'lstm_forward_{suffix}').argtypes = [I] * 4 + [P] * 7
-                getattr(lib, f'lstm_backward_{suffix}').argtypes = [I] * 3 + [P] * 9
+                getattr(lib, f'lstm_backward_{suffix}').argtypes = [I] * 4 + [P] * 11
             _KERNELS[compiler, march] = (lib, f'compiled with {compiler} -march={march} into {path}')
         except (OSError, subprocess.SubprocessError, AttributeError) as e:  # no compiler, a failed build, a missing symbol
             _KERNELS[compiler, march] = (None, f'not available: {e}')
@@ -598,7 +601,9 @@ def _buffers(like:torch.Tensor, # gives the dtype and device
             ) -> list: # one tensor per shape, views of one new allocation
     "Several new buffers allocated in one piece (one allocation pages in once, many small ones again and again)."
     sizes = [math.prod(s) for s in shapes]
-    return [t.view(s) for t, s in zip(like.new_empty(sum(sizes)).split(sizes), shapes)]
+    starts = [0] + list(itertools.accumulate(-(-n // 16) * 16 for n in sizes))  # each on a 64-byte line (or more) of its own
+    block = like.new_empty(starts[-1])
+    return [block[a:a + n].view(s) for a, n, s in zip(starts, sizes, shapes)]
 
 class CompiledLSTMLayerFunction(torch.autograd.Function):
     "One LSTM layer whose loops over time, forward and backward, are compiled C: per step one product and one elementwise pass."
@@ -611,8 +616,8 @@ class CompiledLSTMLayerFunction(torch.autograd.Function):
         G, cs, XHT = _buffers(x, (L, N, 4 * H), (2 * L + 1, N, H), (K, LN))  # kept for the backward
         cs, tcs = cs[:L + 1], cs[L + 1:]  # c_0 .. c_L, and tanh(c_1) .. tanh(c_L)
         hs = x.new_empty(L, N, H)  # the output
-        XH, = _workspace(x, (L, N, K))  # [x_t, h_{t-1}], the input of step t's product
-        P, = _workspace(x, (getattr(lib, f'packed_size_{suffix}')(K, 4 * H),))  # [W_ih, W_hh]^T and the bias, packed
+        size = getattr(lib, f'packed_size_{suffix}')
+        XH, P = _workspace(x, (L, N, K), (size(K, 4 * H),))  # [x_t, h_{t-1}] for every t; the packed weights
         XH[:, :, :H_in] = x; XH[0, :, H_in:] = h0; cs[0] = c0
         XHT[:H_in] = x.reshape(LN, H_in).T; XHT[H_in:, :N] = h0.T
         W_ih, W_hh = W_ih.contiguous(), W_hh.contiguous()
@@ -636,13 +641,17 @@ class CompiledLSTMLayerFunction(torch.autograd.Function):
         lib, suffix = lstm_kernels(), _SUFFIX[G.dtype]
         d_output = d_output.contiguous()
         d_h, d_c = d_h_n.contiguous().clone(), d_c_n.contiguous().clone()  # become those of h_0 and c_0
-        dA, dAT = _workspace(G, (N, 4 * H), (4 * H, LN))
-        P, = _workspace(G, (getattr(lib, f'packed_size_{suffix}')(4 * H, H),))
-        getattr(lib, f'pack_{suffix}')(W_hh.data_ptr(), H, 1, None, 0, 4 * H, 4 * H, H, P.data_ptr())  # W_hh as it is
-        getattr(lib, f'lstm_backward_{suffix}')(L, N, H, G.data_ptr(), cs.data_ptr(), tcs.data_ptr(), d_output.data_ptr(),
-                                               P.data_ptr(), d_h.data_ptr(), d_c.data_ptr(), dA.data_ptr(), dAT.data_ptr())
+        size = getattr(lib, f'packed_size_{suffix}')
+        dA, dAT, P, Px = _workspace(G, (N, 4 * H), (4 * H, LN), (size(4 * H, H),), (size(4 * H, H_in),))
+        pack = getattr(lib, f'pack_{suffix}')
+        pack(W_hh.data_ptr(), H, 1, None, 0, 4 * H, 4 * H, H, P.data_ptr())  # W_hh and W_ih as they are
+        pack(W_ih.data_ptr(), H_in, 1, None, 0, 4 * H, 4 * H, H_in, Px.data_ptr())
+        d_x = G.new_empty(L, N, H_in) if ctx.needs_input_grad[0] else None  # dA_t W_ih, step by step in the loop
+        getattr(lib, f'lstm_backward_{suffix}')(L, N, H_in, H, G.data_ptr(), cs.data_ptr(), tcs.data_ptr(),
+                                               d_output.data_ptr(), P.data_ptr(), Px.data_ptr(), d_h.data_ptr(),
+                                               d_c.data_ptr(), dA.data_ptr(), dAT.data_ptr(),
+                                               None if d_x is None else d_x.data_ptr())
         d_W = fixed_product(XHT, 4 * H)(dAT)  # (4H, H_in + H): [dW_ih, dW_hh], all steps in one product
-        d_x = (dAT.T @ W_ih).view(L, N, H_in) if ctx.needs_input_grad[0] else None
         d_b = dAT.sum(1) if ctx.has_bias else None
         return d_x, d_h, d_c, d_W[:, :H_in].contiguous(), d_W[:, H_in:].contiguous(), d_b, d_b
 
