@@ -497,33 +497,48 @@ def _compiler(compiler:str=None, # a C compiler, or None
     "The C compiler asked for, else $CC, else 'cc'."
     return compiler or os.environ.get('CC', 'cc')
 
+def _build(compiler:str, # the C compiler to run
+           march:str, # the processor to compile for (-march), or '' for the compiler's default
+          ) -> tuple: # (the library, its path)
+    "Compile the LSTM source, or find it in the cache, and load it; raises OSError where that fails."
+    flags = ([f'-march={march}'] if march else []) + list(_C_FLAGS)
+    key = hashlib.sha256('\n'.join((_lstm_source(), ' '.join(flags), compiler, _cpu_features())).encode()).hexdigest()[:16]
+    path = _cache_dir() / f'lstm-{key}{sysconfig.get_config_var("SHLIB_SUFFIX") or ".so"}'
+    if not path.exists():
+        with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
+            src, out = Path(tmp) / 'lstm.c', Path(tmp) / path.name
+            src.write_text(_lstm_source())
+            run = subprocess.run([compiler, *flags, str(src), '-o', str(out), '-lm'], capture_output=True, text=True, timeout=120)
+            if run.returncode != 0: raise OSError(f'{compiler} failed: {run.stderr.strip()[-500:]}')
+            os.replace(out, path)  # atomic: a reader sees the whole library or none
+    lib = ctypes.CDLL(str(path))
+    P, I = ctypes.c_void_p, ctypes.c_ssize_t
+    for suffix in ('f32', 'f64'):
+        getattr(lib, f'packed_size_{suffix}').argtypes, getattr(lib, f'packed_size_{suffix}').restype = [I, I], I
+        getattr(lib, f'pack_{suffix}').argtypes = [P, I, I, P, I, I, I, I, P]
+        getattr(lib, f'gemm_{suffix}').argtypes = [I, I, I, P, I, P, P, I]
+        getattr(lib, f'lstm_forward_{suffix}').argtypes = [I] * 4 + [P] * 7
+        getattr(lib, f'lstm_backward_{suffix}').argtypes = [I] * 4 + [P] * 11
+    return lib, path
+
 def lstm_kernels(compiler:str=None, # the C compiler to run; default $CC, else 'cc'
                  march:str='native', # the processor to compile for (-march): 'native' is the one running this
                 ):
     "The compiled LSTM loops and product kernel (a `ctypes.CDLL`), built on first use; None where they cannot be built (see `lstm_kernels_status`)."
     compiler = _compiler(compiler)
     if (compiler, march) not in _KERNELS:
+        failed = (OSError, subprocess.SubprocessError, AttributeError)  # no compiler, a failed build, a missing symbol
         try:
-            key = hashlib.sha256('\n'.join((_lstm_source(), ' '.join(_C_FLAGS), march, compiler, _cpu_features())).encode()).hexdigest()[:16]
-            path = _cache_dir() / f'lstm-{key}{sysconfig.get_config_var("SHLIB_SUFFIX") or ".so"}'
-            if not path.exists():
-                with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
-                    src, out = Path(tmp) / 'lstm.c', Path(tmp) / path.name
-                    src.write_text(_lstm_source())
-                    run = subprocess.run([compiler, f'-march={march}', *_C_FLAGS, str(src), '-o', str(out), '-lm'], capture_output=True, text=True, timeout=120)
-                    if run.returncode != 0: raise OSError(f'{compiler} failed: {run.stderr.strip()[-500:]}')
-                    os.replace(out, path)  # atomic: a reader sees the whole library or none
-            lib = ctypes.CDLL(str(path))
-            P, I = ctypes.c_void_p, ctypes.c_ssize_t
-            for suffix in ('f32', 'f64'):
-                getattr(lib, f'packed_size_{suffix}').argtypes, getattr(lib, f'packed_size_{suffix}').restype = [I, I], I
-                getattr(lib, f'pack_{suffix}').argtypes = [P, I, I, P, I, I, I, I, P]
-                getattr(lib, f'gemm_{suffix}').argtypes = [I, I, I, P, I, P, P, I]
-                getattr(lib, f'lstm_forward_{suffix}').argtypes = [I] * 4 + [P] * 7
-                getattr(lib, f'lstm_backward_{suffix}').argtypes = [I] * 4 + [P] * 11
+            lib, path = _build(compiler, march)
             _KERNELS[compiler, march] = (lib, f'compiled with {compiler} -march={march} into {path}')
-        except (OSError, subprocess.SubprocessError, AttributeError) as e:  # no compiler, a failed build, a missing symbol
+        except failed as e:
             _KERNELS[compiler, march] = (None, f'not available: {e}')
+            if march == 'native':  # a compiler that does not take -march=native (some for ARM): its default processor
+                try:
+                    lib, path = _build(compiler, '')
+                    _KERNELS[compiler, march] = (lib, f'compiled with {compiler} for its default processor '
+                                                      f'(-march=native failed: {e}) into {path}')
+                except failed as e_default: _KERNELS[compiler, march] = (None, f'not available: {e}; without -march: {e_default}')
     return _KERNELS[compiler, march][0]
 
 def lstm_kernels_status(compiler:str=None, # as in lstm_kernels: default $CC, else 'cc'
