@@ -347,30 +347,29 @@ void kernel_SUF(const int R, const REAL* A, ptrdiff_t lda, const REAL* P, ptrdif
   }
 }
 
-/* C (N, M) = init + A (N, K) @ B, with B and init packed by pack into P. */
+/* C (N, M) = init + A (N, K) @ B, with B and init packed by pack into P. Inside a parallel region the
+   threads share the (panel, block of rows) pairs; outside one, the loop runs on this thread. */
 void gemm_SUF(ptrdiff_t N, ptrdiff_t K, ptrdiff_t M, const REAL* A, ptrdiff_t lda, const REAL* P,
               REAL* C, ptrdiff_t ldc) {
-  const ptrdiff_t W = PW_SUF;
-  for (ptrdiff_t p = 0; p < M; p += W) {
-    const REAL* q = P + (p / W) * (K + 1) * W;
-    ptrdiff_t cols = M - p < W ? M - p : W;
-    for (ptrdiff_t n = 0; n < N; n += ROWS) {
-      const REAL* a = A + n * lda;
-      REAL* c = C + n * ldc + p;
-      switch (N - n < ROWS ? N - n : ROWS) {  /* a constant R in each: the sums stay in registers */
-        case 1: kernel_SUF(1, a, lda, q, K, c, ldc, cols); break;
-        case 2: kernel_SUF(2, a, lda, q, K, c, ldc, cols); break;
-        case 3: kernel_SUF(3, a, lda, q, K, c, ldc, cols); break;
-        case 4: kernel_SUF(4, a, lda, q, K, c, ldc, cols); break;
-        case 5: kernel_SUF(5, a, lda, q, K, c, ldc, cols); break;
-        case 6: kernel_SUF(6, a, lda, q, K, c, ldc, cols); break;
-        case 7: kernel_SUF(7, a, lda, q, K, c, ldc, cols); break;
-        case 8: kernel_SUF(8, a, lda, q, K, c, ldc, cols); break;
-        case 9: kernel_SUF(9, a, lda, q, K, c, ldc, cols); break;
-        case 10: kernel_SUF(10, a, lda, q, K, c, ldc, cols); break;
-        case 11: kernel_SUF(11, a, lda, q, K, c, ldc, cols); break;
-        default: kernel_SUF(ROWS, a, lda, q, K, c, ldc, cols); break;
-      }
+  const ptrdiff_t W = PW_SUF, blocks = (N + ROWS - 1) / ROWS, tasks = (M + W - 1) / W * blocks;
+  _Pragma("omp for schedule(static)")
+  for (ptrdiff_t i = 0; i < tasks; i++) {
+    ptrdiff_t p = i / blocks * W, n = i % blocks * ROWS, cols = M - p < W ? M - p : W;
+    const REAL *q = P + (p / W) * (K + 1) * W, *a = A + n * lda;
+    REAL* c = C + n * ldc + p;
+    switch (N - n < ROWS ? N - n : ROWS) {  /* a constant R in each: the sums stay in registers */
+      case 1: kernel_SUF(1, a, lda, q, K, c, ldc, cols); break;
+      case 2: kernel_SUF(2, a, lda, q, K, c, ldc, cols); break;
+      case 3: kernel_SUF(3, a, lda, q, K, c, ldc, cols); break;
+      case 4: kernel_SUF(4, a, lda, q, K, c, ldc, cols); break;
+      case 5: kernel_SUF(5, a, lda, q, K, c, ldc, cols); break;
+      case 6: kernel_SUF(6, a, lda, q, K, c, ldc, cols); break;
+      case 7: kernel_SUF(7, a, lda, q, K, c, ldc, cols); break;
+      case 8: kernel_SUF(8, a, lda, q, K, c, ldc, cols); break;
+      case 9: kernel_SUF(9, a, lda, q, K, c, ldc, cols); break;
+      case 10: kernel_SUF(10, a, lda, q, K, c, ldc, cols); break;
+      case 11: kernel_SUF(11, a, lda, q, K, c, ldc, cols); break;
+      default: kernel_SUF(ROWS, a, lda, q, K, c, ldc, cols); break;
     }
   }
 }
@@ -379,9 +378,10 @@ static inline REAL sig_SUF(REAL x) { return (REAL)1 / ((REAL)1 + EXP(-x)); }
 
 /* One step forward. G (N, 4H) holds the pre-activations and is overwritten with the gates. Writes
    c_t, h_t and tanh(c_t) (each (N, H)), h_t into the next step's product input hx (row stride ldx)
-   and, transposed, into hT (row stride ldT); hx and hT may be NULL. */
+   and, transposed, into hT (row stride ldT); hx and hT may be NULL. The threads share the rows. */
 static void forward_step_SUF(REAL* G, const REAL* c_prev, REAL* c, REAL* h, REAL* tc, REAL* hx,
                              ptrdiff_t ldx, REAL* hT, ptrdiff_t ldT, ptrdiff_t N, ptrdiff_t H) {
+  _Pragma("omp for schedule(static)")
   for (ptrdiff_t n = 0; n < N; n++) {
     REAL *g = G + n * 4 * H, *cn = c + n * H, *hn = h + n * H, *t = tc + n * H;
     const REAL* cp = c_prev + n * H;
@@ -395,9 +395,11 @@ static void forward_step_SUF(REAL* G, const REAL* c_prev, REAL* c, REAL* h, REAL
     }
     if (hx) memcpy(hx + n * ldx, hn, H * sizeof(REAL));
   }
-  if (hT)
+  if (hT) {  /* after the rows (the loop above ends when every thread is done), by columns */
+    _Pragma("omp for schedule(static) nowait")
     for (ptrdiff_t k = 0; k < H; k++)
       for (ptrdiff_t n = 0; n < N; n++) hT[k * ldT + n] = h[n * H + k];
+  }
 }
 
 /* One step backward. From the gates G, c_{t-1}, tanh(c_t), the gradient reaching h_t through W_hh
@@ -406,6 +408,7 @@ static void forward_step_SUF(REAL* G, const REAL* c_prev, REAL* c, REAL* h, REAL
 static void backward_step_SUF(const REAL* G, const REAL* c_prev, const REAL* tc, const REAL* d_h,
                               const REAL* d_out, REAL* d_c, REAL* dA, REAL* dAT, ptrdiff_t ldT,
                               ptrdiff_t N, ptrdiff_t H) {
+  _Pragma("omp for schedule(static)")
   for (ptrdiff_t n = 0; n < N; n++) {
     const REAL *g = G + n * 4 * H, *cp = c_prev + n * H, *t = tc + n * H;
     const REAL *dr = d_h + n * H, *dout = d_out + n * H;
@@ -421,6 +424,7 @@ static void backward_step_SUF(const REAL* G, const REAL* c_prev, const REAL* tc,
       dc[k] = dcc * f;
     }
   }
+  _Pragma("omp for schedule(static) nowait")
   for (ptrdiff_t k = 0; k < 4 * H; k++)
     for (ptrdiff_t n = 0; n < N; n++) dAT[k * ldT + n] = dA[n * 4 * H + k];
 }
@@ -428,10 +432,12 @@ static void backward_step_SUF(const REAL* G, const REAL* c_prev, const REAL* tc,
 /* The forward loop. XH (L, N, K = H_in + H) holds [x_t, h_{t-1}], with x and h_0 filled in; P the
    packed [W_ih, W_hh]^T under the summed biases; cs (L+1, N, H) holds c_0. Fills G (L, N, 4H) with
    the gates, cs, tanh(c_t) into tcs (L, N, H), h_t into hs (L, N, H) and into XH, and XHT (K, L*N),
-   XH transposed, beyond its first H_in rows and N columns. */
+   XH transposed, beyond its first H_in rows and N columns. With threads > 1, that many threads run
+   the loop together, sharing the work of each step. */
 void lstm_forward_SUF(ptrdiff_t L, ptrdiff_t N, ptrdiff_t H_in, ptrdiff_t H, REAL* XH, const REAL* P,
-                      REAL* G, REAL* cs, REAL* tcs, REAL* hs, REAL* XHT) {
+                      REAL* G, REAL* cs, REAL* tcs, REAL* hs, REAL* XHT, int threads) {
   const ptrdiff_t K = H_in + H, LN = L * N;
+  _Pragma("omp parallel num_threads(threads) if (threads > 1)")
   for (ptrdiff_t t = 0; t < L; t++) {
     REAL* g = G + t * N * 4 * H;
     gemm_SUF(N, K, 4 * H, XH + t * N * K, K, P, g, 4 * H);  /* a_t = [x_t, h_{t-1}] [W_ih, W_hh]^T + b */
@@ -446,10 +452,12 @@ void lstm_forward_SUF(ptrdiff_t L, ptrdiff_t N, ptrdiff_t H_in, ptrdiff_t H, REA
    packed W_hh (4H, H) under zeros, and Px, the packed W_ih (4H, H_in) under zeros. d_h (N, H) holds
    the gradient of h_L and d_c (N, H) that of c_L; they end as those of h_0 and c_0. Fills dAT
    (4H, L*N) with every step's pre-activation gradient and, unless it is NULL, d_x (L, N, H_in) with
-   the input's; dA (N, 4H) is scratch. */
+   the input's; dA (N, 4H) is scratch. threads as in lstm_forward. */
 void lstm_backward_SUF(ptrdiff_t L, ptrdiff_t N, ptrdiff_t H_in, ptrdiff_t H, const REAL* G,
                        const REAL* cs, const REAL* tcs, const REAL* d_out, const REAL* P,
-                       const REAL* Px, REAL* d_h, REAL* d_c, REAL* dA, REAL* dAT, REAL* d_x) {
+                       const REAL* Px, REAL* d_h, REAL* d_c, REAL* dA, REAL* dAT, REAL* d_x,
+                       int threads) {
+  _Pragma("omp parallel num_threads(threads) if (threads > 1)")
   for (ptrdiff_t t = L - 1; t >= 0; t--) {
     backward_step_SUF(G + t * N * 4 * H, cs + t * N * H, tcs + t * N * H, d_h, d_out + t * N * H,
                       d_c, dA, dAT + t * N, L * N, N, H);
@@ -498,10 +506,10 @@ def _compiler(compiler:str=None, # a C compiler, or None
     return compiler or os.environ.get('CC', 'cc')
 
 def _build(compiler:str, # the C compiler to run
-           march:str, # the processor to compile for (-march), or '' for the compiler's default
+           extra:tuple, # flags beyond _C_FLAGS, e.g. ('-march=native', '-fopenmp')
           ) -> tuple: # (the library, its path)
     "Compile the LSTM source, or find it in the cache, and load it; raises OSError where that fails."
-    flags = ([f'-march={march}'] if march else []) + list(_C_FLAGS)
+    flags = list(extra) + list(_C_FLAGS)
     key = hashlib.sha256('\n'.join((_lstm_source(), ' '.join(flags), compiler, _cpu_features())).encode()).hexdigest()[:16]
     path = _cache_dir() / f'lstm-{key}{sysconfig.get_config_var("SHLIB_SUFFIX") or ".so"}'
     if not path.exists():
@@ -509,7 +517,7 @@ def _build(compiler:str, # the C compiler to run
             src, out = Path(tmp) / 'lstm.c', Path(tmp) / path.name
             src.write_text(_lstm_source())
             run = subprocess.run([compiler, *flags, str(src), '-o', str(out), '-lm'], capture_output=True, text=True, timeout=120)
-            if run.returncode != 0: raise OSError(f'{compiler} failed: {run.stderr.strip()[-500:]}')
+            if run.returncode != 0: raise OSError(f'{compiler} failed: {run.stderr.strip()[-300:]}')
             os.replace(out, path)  # atomic: a reader sees the whole library or none
     lib = ctypes.CDLL(str(path))
     P, I = ctypes.c_void_p, ctypes.c_ssize_t
@@ -517,8 +525,8 @@ def _build(compiler:str, # the C compiler to run
         getattr(lib, f'packed_size_{suffix}').argtypes, getattr(lib, f'packed_size_{suffix}').restype = [I, I], I
         getattr(lib, f'pack_{suffix}').argtypes = [P, I, I, P, I, I, I, I, P]
         getattr(lib, f'gemm_{suffix}').argtypes = [I, I, I, P, I, P, P, I]
-        getattr(lib, f'lstm_forward_{suffix}').argtypes = [I] * 4 + [P] * 7
-        getattr(lib, f'lstm_backward_{suffix}').argtypes = [I] * 4 + [P] * 11
+        getattr(lib, f'lstm_forward_{suffix}').argtypes = [I] * 4 + [P] * 7 + [ctypes.c_int]
+        getattr(lib, f'lstm_backward_{suffix}').argtypes = [I] * 4 + [P] * 11 + [ctypes.c_int]
     return lib, path
 
 def lstm_kernels(compiler:str=None, # the C compiler to run; default $CC, else 'cc'
@@ -527,18 +535,17 @@ def lstm_kernels(compiler:str=None, # the C compiler to run; default $CC, else '
     "The compiled LSTM loops and product kernel (a `ctypes.CDLL`), built on first use; None where they cannot be built (see `lstm_kernels_status`)."
     compiler = _compiler(compiler)
     if (compiler, march) not in _KERNELS:
-        failed = (OSError, subprocess.SubprocessError, AttributeError)  # no compiler, a failed build, a missing symbol
-        try:
-            lib, path = _build(compiler, march)
-            _KERNELS[compiler, march] = (lib, f'compiled with {compiler} -march={march} into {path}')
-        except failed as e:
-            _KERNELS[compiler, march] = (None, f'not available: {e}')
-            if march == 'native':  # a compiler that does not take -march=native (some for ARM): its default processor
-                try:
-                    lib, path = _build(compiler, '')
-                    _KERNELS[compiler, march] = (lib, f'compiled with {compiler} for its default processor '
-                                                      f'(-march=native failed: {e}) into {path}')
-                except failed as e_default: _KERNELS[compiler, march] = (None, f'not available: {e}; without -march: {e_default}')
+        # with OpenMP for threads, else without; a compiler that does not take -march=native (some for ARM) builds for its default processor
+        tries = [(f'-march={march}', '-fopenmp'), (f'-march={march}',)] + ([('-fopenmp',), ()] if march == 'native' else [])
+        failures = []
+        for extra in tries:
+            try: lib, path = _build(compiler, extra)
+            except (OSError, subprocess.SubprocessError, AttributeError) as e:  # no compiler, a failed build, a missing symbol
+                failures.append(f"[{' '.join(extra) or 'no -march'}] {e}"); continue
+            after = f" (after {'; '.join(failures)})" if failures else ''
+            _KERNELS[compiler, march] = (lib, f"compiled with {' '.join((compiler,) + extra)} into {path}{after}")
+            break
+        else: _KERNELS[compiler, march] = (None, f"not available: {'; '.join(failures)}")
     return _KERNELS[compiler, march][0]
 
 def lstm_kernels_status(compiler:str=None, # as in lstm_kernels: default $CC, else 'cc'
@@ -620,6 +627,11 @@ def _buffers(like:torch.Tensor, # gives the dtype and device
     block = like.new_empty(starts[-1])
     return [block[a:a + n].view(s) for a, n, s in zip(starts, sizes, shapes)]
 
+def _threads(macs:int, # the multiply-adds of one step's products
+            ) -> int: # how many threads the compiled loops use: torch's setting, or 1 for steps too small to share
+    "Threads for the compiled loops: `torch.get_num_threads()` when a step has at least 2^16 multiply-adds."
+    return torch.get_num_threads() if macs >= 1 << 16 else 1
+
 class CompiledLSTMLayerFunction(torch.autograd.Function):
     "One LSTM layer whose loops over time, forward and backward, are compiled C: per step one product and one elementwise pass."
     @staticmethod
@@ -641,7 +653,7 @@ class CompiledLSTMLayerFunction(torch.autograd.Function):
         pack(W_ih.data_ptr(), 1, H_in, None if b is None else b.data_ptr(), 0, H_in, K, 4 * H, P.data_ptr())  # rows 0 .. H_in-1
         pack(W_hh.data_ptr(), 1, H, None, H_in, H, K, 4 * H, P.data_ptr())  # rows H_in .. K-1
         getattr(lib, f'lstm_forward_{suffix}')(L, N, H_in, H, XH.data_ptr(), P.data_ptr(), G.data_ptr(), cs.data_ptr(),
-                                              tcs.data_ptr(), hs.data_ptr(), XHT.data_ptr())
+                                              tcs.data_ptr(), hs.data_ptr(), XHT.data_ptr(), _threads(N * K * 4 * H))
         ctx.save_for_backward(XHT, W_ih, W_hh, G, cs, tcs)
         ctx.has_bias = b_ih is not None
         return hs, hs[L - 1].clone(), cs[L].clone()
@@ -665,7 +677,7 @@ class CompiledLSTMLayerFunction(torch.autograd.Function):
         getattr(lib, f'lstm_backward_{suffix}')(L, N, H_in, H, G.data_ptr(), cs.data_ptr(), tcs.data_ptr(),
                                                d_output.data_ptr(), P.data_ptr(), Px.data_ptr(), d_h.data_ptr(),
                                                d_c.data_ptr(), dA.data_ptr(), dAT.data_ptr(),
-                                               None if d_x is None else d_x.data_ptr())
+                                               None if d_x is None else d_x.data_ptr(), _threads(N * 4 * H * K))
         d_W = fixed_product(XHT, 4 * H)(dAT)  # (4H, H_in + H): [dW_ih, dW_hh], all steps in one product
         d_b = dAT.sum(1) if ctx.has_bias else None
         return d_x, d_h, d_c, d_W[:, :H_in].contiguous(), d_W[:, H_in:].contiguous(), d_b, d_b
