@@ -677,7 +677,7 @@ class CompiledLSTMLayerFunction(torch.autograd.Function):
         getattr(lib, f'lstm_backward_{suffix}')(L, N, H_in, H, G.data_ptr(), cs.data_ptr(), tcs.data_ptr(),
                                                d_output.data_ptr(), P.data_ptr(), Px.data_ptr(), d_h.data_ptr(),
                                                d_c.data_ptr(), dA.data_ptr(), dAT.data_ptr(),
-                                               None if d_x is None else d_x.data_ptr(), _threads(N * 4 * H * K))
+                                               None if d_x is None else d_x.data_ptr(), _threads(N * 4 * H * (H + H_in)))
         d_W = fixed_product(XHT, 4 * H)(dAT)  # (4H, H_in + H): [dW_ih, dW_hh], all steps in one product
         d_b = dAT.sum(1) if ctx.has_bias else None
         return d_x, d_h, d_c, d_W[:, :H_in].contiguous(), d_W[:, H_in:].contiguous(), d_b, d_b

@@ -55,3 +55,26 @@ def test_every_notebook_has_cell_ids():
 
 def test_ci_runs_the_readme_test_command():
     assert 'make test' in (ROOT/'.ci'/'run').read_text()
+
+def _undefined_globals(path:Path, module) -> list:
+    "Names that functions in the file at `path` read as globals but that `module` (the file, imported) does not define."
+    import builtins, symtable
+    out = []
+    def walk(table):
+        if table.get_type() == 'function':
+            out.extend(f'{table.get_name()}: {s.get_name()}' for s in table.get_symbols()
+                       if s.is_referenced() and s.is_global() and not hasattr(module, s.get_name()) and not hasattr(builtins, s.get_name()))
+        for child in table.get_children(): walk(child)
+    walk(symtable.symtable(path.read_text(), str(path), 'exec'))
+    return out
+
+def test_exported_code_reads_no_undefined_globals():
+    # a notebook runs its exported cells among its other cells, so a function reading a global that only a test cell
+    # defines passes nbdev_test and fails in the library; this finds such names in every module
+    import importlib
+    found = {}
+    for path in sorted((ROOT/'rnn_lit').glob('*.py')):
+        if path.name.startswith('_'): continue
+        names = _undefined_globals(path, importlib.import_module(f'rnn_lit.{path.stem}'))
+        if names: found[path.name] = names
+    assert not found, f'functions read globals their module does not define (a notebook global?): {found}'
