@@ -432,12 +432,11 @@ static void backward_step_SUF(const REAL* G, const REAL* c_prev, const REAL* tc,
 /* The forward loop. XH (L, N, K = H_in + H) holds [x_t, h_{t-1}], with x and h_0 filled in; P the
    packed [W_ih, W_hh]^T under the summed biases; cs (L+1, N, H) holds c_0. Fills G (L, N, 4H) with
    the gates, cs, tanh(c_t) into tcs (L, N, H), h_t into hs (L, N, H) and into XH, and XHT (K, L*N),
-   XH transposed, beyond its first H_in rows and N columns. With threads > 1, that many threads run
-   the loop together, sharing the work of each step. */
-void lstm_forward_SUF(ptrdiff_t L, ptrdiff_t N, ptrdiff_t H_in, ptrdiff_t H, REAL* XH, const REAL* P,
-                      REAL* G, REAL* cs, REAL* tcs, REAL* hs, REAL* XHT, int threads) {
+   XH transposed, beyond its first H_in rows and N columns. Every thread of a parallel region runs
+   it, sharing the work of each step. */
+static void forward_loop_SUF(ptrdiff_t L, ptrdiff_t N, ptrdiff_t H_in, ptrdiff_t H, REAL* XH,
+                             const REAL* P, REAL* G, REAL* cs, REAL* tcs, REAL* hs, REAL* XHT) {
   const ptrdiff_t K = H_in + H, LN = L * N;
-  _Pragma("omp parallel num_threads(threads) if (threads > 1)")
   for (ptrdiff_t t = 0; t < L; t++) {
     REAL* g = G + t * N * 4 * H;
     gemm_SUF(N, K, 4 * H, XH + t * N * K, K, P, g, 4 * H);  /* a_t = [x_t, h_{t-1}] [W_ih, W_hh]^T + b */
@@ -452,18 +451,35 @@ void lstm_forward_SUF(ptrdiff_t L, ptrdiff_t N, ptrdiff_t H_in, ptrdiff_t H, REA
    packed W_hh (4H, H) under zeros, and Px, the packed W_ih (4H, H_in) under zeros. d_h (N, H) holds
    the gradient of h_L and d_c (N, H) that of c_L; they end as those of h_0 and c_0. Fills dAT
    (4H, L*N) with every step's pre-activation gradient and, unless it is NULL, d_x (L, N, H_in) with
-   the input's; dA (N, 4H) is scratch. threads as in lstm_forward. */
-void lstm_backward_SUF(ptrdiff_t L, ptrdiff_t N, ptrdiff_t H_in, ptrdiff_t H, const REAL* G,
-                       const REAL* cs, const REAL* tcs, const REAL* d_out, const REAL* P,
-                       const REAL* Px, REAL* d_h, REAL* d_c, REAL* dA, REAL* dAT, REAL* d_x,
-                       int threads) {
-  _Pragma("omp parallel num_threads(threads) if (threads > 1)")
+   the input's; dA (N, 4H) is scratch. Run by every thread of a parallel region, as the forward. */
+static void backward_loop_SUF(ptrdiff_t L, ptrdiff_t N, ptrdiff_t H_in, ptrdiff_t H, const REAL* G,
+                              const REAL* cs, const REAL* tcs, const REAL* d_out, const REAL* P,
+                              const REAL* Px, REAL* d_h, REAL* d_c, REAL* dA, REAL* dAT, REAL* d_x) {
   for (ptrdiff_t t = L - 1; t >= 0; t--) {
     backward_step_SUF(G + t * N * 4 * H, cs + t * N * H, tcs + t * N * H, d_h, d_out + t * N * H,
                       d_c, dA, dAT + t * N, L * N, N, H);
     gemm_SUF(N, 4 * H, H, dA, 4 * H, P, d_h, H);  /* the gradient reaching h_{t-1}: dA_t W_hh */
     if (d_x) gemm_SUF(N, 4 * H, H_in, dA, 4 * H, Px, d_x + t * N * H_in, H_in);  /* dA_t W_ih */
   }
+}
+
+/* The two loops as the library calls them: on this thread, or with threads > 1 on that many. */
+void lstm_forward_SUF(ptrdiff_t L, ptrdiff_t N, ptrdiff_t H_in, ptrdiff_t H, REAL* XH, const REAL* P,
+                      REAL* G, REAL* cs, REAL* tcs, REAL* hs, REAL* XHT, int threads) {
+  if (threads > 1) {
+    _Pragma("omp parallel num_threads(threads)")
+    forward_loop_SUF(L, N, H_in, H, XH, P, G, cs, tcs, hs, XHT);
+  } else forward_loop_SUF(L, N, H_in, H, XH, P, G, cs, tcs, hs, XHT);
+}
+
+void lstm_backward_SUF(ptrdiff_t L, ptrdiff_t N, ptrdiff_t H_in, ptrdiff_t H, const REAL* G,
+                       const REAL* cs, const REAL* tcs, const REAL* d_out, const REAL* P,
+                       const REAL* Px, REAL* d_h, REAL* d_c, REAL* dA, REAL* dAT, REAL* d_x,
+                       int threads) {
+  if (threads > 1) {
+    _Pragma("omp parallel num_threads(threads)")
+    backward_loop_SUF(L, N, H_in, H, G, cs, tcs, d_out, P, Px, d_h, d_c, dA, dAT, d_x);
+  } else backward_loop_SUF(L, N, H_in, H, G, cs, tcs, d_out, P, Px, d_h, d_c, dA, dAT, d_x);
 }
 """
 

@@ -8,7 +8,7 @@ same `torch.set_num_threads`. Also measured: the plain loop over `lstm_cell` / `
 version, before hoisting, fusing and the hand-written backward), and for the LSTM torch without oneDNN, whose fused
 kernel `nn.LSTM` uses on the CPU in float32 (`nn.GRU` has none).
 """
-import gc, sys, time, statistics
+import gc, os, sys, time, statistics
 from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script from anywhere
 import torch
@@ -145,6 +145,16 @@ def rows(quick:bool=False, # fewer repeats, for a smoke test
             for name in t:
                 out.append(dict(benchmark=f'{kind} {name}, fwd+bwd, {where}', measure='CPU ms',
                                 value=1e3 * t[name][1], goal=''))
+    if threads == 1 and (os.cpu_count() or 1) >= 2:  # PyTorch's layers use every thread they are given: so do ours
+        s = SHAPES[0]
+        where = f"L={s['L']} N={s['N']} H_in={s['H_in']} H_out={s['H_out']}"
+        torch.set_num_threads(2)
+        try:
+            for kind in ('LSTM', 'GRU'):
+                t = measure(kind, **s, repeats=5 if quick else 30)
+                out.append(dict(benchmark=f'Scratch{kind} / nn.{kind}, fwd+bwd, 2 threads, {where}', measure='wall ratio',
+                                value=t['scratch'][0] / t['torch'][0], goal='(reference)'))
+        finally: torch.set_num_threads(threads)
     return out
 
 def print_table(table:list):
