@@ -493,15 +493,24 @@ _C_FLAGS = ('-O3', '-fno-math-errno', '-fopenmp-simd', '-shared', '-fPIC')  # an
 _KERNELS = {}  # (compiler, march) -> (ctypes library or None, how it went)
 _SUFFIX = {torch.float32: 'f32', torch.float64: 'f64'}  # the C kernels' names for the two dtypes they handle
 
+def _private(d:Path, # a folder
+            ) -> bool: # whether only this user can put files in it
+    "Whether the folder is this user's and nobody else can write to it: a library loaded from it runs as this user."
+    if not hasattr(os, 'getuid'): return os.access(d, os.W_OK)  # Windows: no owners and modes to check
+    st = d.stat()
+    return st.st_uid == os.getuid() and not st.st_mode & 0o022 and os.access(d, os.W_OK)
+
 def _cache_dir() -> Path:
-    "A writable folder for built kernels: $RNN_LIT_CACHE, ~/.cache/rnn_lit, or one in the temporary folder."
+    "A folder of this user's for built kernels: $RNN_LIT_CACHE, ~/.cache/rnn_lit, or one in the temporary folder."
+    tried = []
     for d in (os.environ.get('RNN_LIT_CACHE'), Path.home() / '.cache' / 'rnn_lit', Path(tempfile.gettempdir()) / f'rnn_lit-{os.getuid() if hasattr(os, "getuid") else 0}'):
         if not d: continue
         try:
-            Path(d).mkdir(parents=True, exist_ok=True)
-            if os.access(d, os.W_OK): return Path(d)
-        except OSError: pass
-    raise OSError('no writable folder for the compiled kernels')
+            Path(d).mkdir(mode=0o700, parents=True, exist_ok=True)
+            if _private(Path(d)): return Path(d)
+            tried.append(f'{d} (not private to this user)')
+        except OSError as e: tried.append(f'{d} ({e})')
+    raise OSError(f"no private writable folder for the compiled kernels: {'; '.join(tried)}")
 
 @functools.cache
 def _cpuinfo(field:str, # a field of /proc/cpuinfo, e.g. 'vendor_id' or 'flags'
