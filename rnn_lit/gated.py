@@ -432,7 +432,7 @@ static void backward_step_SUF(const REAL* G, const REAL* c_prev, const REAL* tc,
 /* The forward loop. XH (L, N, K = H_in + H) holds [x_t, h_{t-1}], with x and h_0 filled in; P the
    packed [W_ih, W_hh]^T under the summed biases; cs (L+1, N, H) holds c_0. Fills G (L, N, 4H) with
    the gates, cs, tanh(c_t) into tcs (L, N, H), h_t into hs (L, N, H) and into XH, and XHT (K, L*N),
-   XH transposed, beyond its first H_in rows and N columns. Every thread of a parallel region runs
+   XH transposed, beyond its first H_in rows and N columns (unless XHT is NULL). Every thread of a parallel region runs
    it, sharing the work of each step. */
 static void forward_loop_SUF(ptrdiff_t L, ptrdiff_t N, ptrdiff_t H_in, ptrdiff_t H, REAL* XH,
                              const REAL* P, REAL* G, REAL* cs, REAL* tcs, REAL* hs, REAL* XHT) {
@@ -443,7 +443,7 @@ static void forward_loop_SUF(ptrdiff_t L, ptrdiff_t N, ptrdiff_t H_in, ptrdiff_t
     int last = t == L - 1;
     forward_step_SUF(g, cs + t * N * H, cs + (t + 1) * N * H, hs + t * N * H, tcs + t * N * H,
                      last ? NULL : XH + (t + 1) * N * K + H_in, K,
-                     last ? NULL : XHT + H_in * LN + (t + 1) * N, LN, N, H);
+                     last || !XHT ? NULL : XHT + H_in * LN + (t + 1) * N, LN, N, H);
   }
 }
 
@@ -665,21 +665,24 @@ class CompiledLSTMLayerFunction(torch.autograd.Function):
         lib, suffix = lstm_kernels(), _SUFFIX[x.dtype]
         L, N, H_in, H = x.shape[0], x.shape[1], x.shape[2], W_hh.shape[1]
         K, LN = H_in + H, L * N
-        G, cs, XHT = _buffers(x, (L, N, 4 * H), (2 * L + 1, N, H), (K, LN))  # kept for the backward
+        keep = any(ctx.needs_input_grad)  # False under no_grad or inference_mode: no backward will come
+        shapes = (L, N, 4 * H), (2 * L + 1, N, H)  # the gates; c_0 .. c_L and tanh(c_1) .. tanh(c_L)
+        G, cs, XHT = _buffers(x, *shapes, (K, LN)) if keep else (*_workspace(x, *shapes), None)  # kept for the backward
         cs, tcs = cs[:L + 1], cs[L + 1:]  # c_0 .. c_L, and tanh(c_1) .. tanh(c_L)
         hs = x.new_empty(L, N, H)  # the output
         size = getattr(lib, f'packed_size_{suffix}')
         XH, P = _workspace(x, (L, N, K), (size(K, 4 * H),))  # [x_t, h_{t-1}] for every t; the packed weights
         XH[:, :, :H_in] = x; XH[0, :, H_in:] = h0; cs[0] = c0
-        XHT[:H_in] = x.reshape(LN, H_in).T; XHT[H_in:, :N] = h0.T
+        if keep: XHT[:H_in] = x.reshape(LN, H_in).T; XHT[H_in:, :N] = h0.T
         W_ih, W_hh = W_ih.contiguous(), W_hh.contiguous()
         b = None if b_ih is None else (b_ih + b_hh).contiguous()
         pack = getattr(lib, f'pack_{suffix}')
         pack(W_ih.data_ptr(), 1, H_in, None if b is None else b.data_ptr(), 0, H_in, K, 4 * H, P.data_ptr())  # rows 0 .. H_in-1
         pack(W_hh.data_ptr(), 1, H, None, H_in, H, K, 4 * H, P.data_ptr())  # rows H_in .. K-1
         getattr(lib, f'lstm_forward_{suffix}')(L, N, H_in, H, XH.data_ptr(), P.data_ptr(), G.data_ptr(), cs.data_ptr(),
-                                              tcs.data_ptr(), hs.data_ptr(), XHT.data_ptr(), _threads(N * K * 4 * H))
-        ctx.save_for_backward(XHT, W_ih, W_hh, G, cs, tcs)
+                                              tcs.data_ptr(), hs.data_ptr(), XHT.data_ptr() if keep else None,
+                                              _threads(N * K * 4 * H))
+        if keep: ctx.save_for_backward(XHT, W_ih, W_hh, G, cs, tcs)
         ctx.has_bias = b_ih is not None
         return hs, hs[L - 1].clone(), cs[L].clone()
 
