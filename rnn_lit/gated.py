@@ -631,15 +631,18 @@ def fixed_product(W:torch.Tensor, # the weight (M, K), the same for every call
 
 # %% ../nbs/06_gated.ipynb #09596eff
 _workspaces = threading.local()
+_WORKSPACE_BYTES = 64 << 20  # the most one workspace keeps between calls
 
 def _workspace(like:torch.Tensor, # gives the dtype and device
                *shapes, # the shapes of the buffers wanted
               ) -> list: # one tensor per shape, views of one allocation kept for the next call with the same shapes
-    "Buffers that live only during one call, reused by the next call of the same shapes in this thread."
+    "Buffers that live only during one call, reused by the next call of the same shapes in this thread (up to 64 MiB)."
+    if sum(math.prod(s) for s in shapes) * like.element_size() > _WORKSPACE_BYTES:
+        return _buffers(like, *shapes)  # too big to keep between calls: memory back to the system when the call ends
     cache = _workspaces.__dict__.setdefault('buffers', {})
     key = (like.dtype, like.device, shapes)
     if key not in cache:
-        if len(cache) >= 4: cache.clear()  # a few shapes at a time (a stack of layers, train and test batches)
+        if len(cache) >= 8: cache.clear()  # a few shapes at a time (a stack of layers, train and test batches)
         cache[key] = _buffers(like, *shapes)
     return cache[key]
 
