@@ -534,13 +534,13 @@ def _build(compiler:str, # the C compiler to run
            extra:tuple, # flags beyond _C_FLAGS, e.g. ('-march=native', '-fopenmp')
           ) -> tuple: # (the library, its path)
     "Compile the LSTM source, or find it in the cache, and load it; raises OSError where that fails."
-    flags = list(extra) + list(_C_FLAGS)
-    key = hashlib.sha256('\n'.join((_lstm_source(), ' '.join(flags), compiler, _cpu_features())).encode()).hexdigest()[:16]
+    flags, source = list(extra) + list(_C_FLAGS), _lstm_source()
+    key = hashlib.sha256('\n'.join((source, ' '.join(flags), compiler, _cpu_features())).encode()).hexdigest()[:16]
     path = _cache_dir() / f'lstm-{key}{sysconfig.get_config_var("SHLIB_SUFFIX") or ".so"}'
     if not path.exists():
         with tempfile.TemporaryDirectory(dir=path.parent) as tmp:
             src, out = Path(tmp) / 'lstm.c', Path(tmp) / path.name
-            src.write_text(_lstm_source())
+            src.write_text(source)
             run = subprocess.run([compiler, *flags, str(src), '-o', str(out), '-lm'], capture_output=True, text=True, timeout=120)
             if run.returncode != 0: raise OSError(f'{compiler} failed: {run.stderr.strip()[-300:]}')
             os.replace(out, path)  # atomic: a reader sees the whole library or none
@@ -581,6 +581,12 @@ def lstm_kernels_status(compiler:str=None, # as in lstm_kernels: default $CC, el
     lstm_kernels(compiler, march)
     return _KERNELS[compiler, march][1]
 
+def _c_function(name:str, # the C function's name without its suffix, e.g. 'pack'
+                dtype:torch.dtype, # torch.float32 or torch.float64
+               ):
+    "The compiled function `name` for `dtype`, e.g. pack_f32 for float32 (the kernels must be available)."
+    return getattr(lstm_kernels(), f'{name}_{_SUFFIX[dtype]}')
+
 # %% ../nbs/06_gated.ipynb #73d0724d
 def compiled_product(x:torch.Tensor, # (N, K), float32 or float64, on the CPU
                      W:torch.Tensor, # the weight (M, K), same dtype and device
@@ -598,11 +604,11 @@ def compiled_product(x:torch.Tensor, # (N, K), float32 or float64, on the CPU
         if t.dtype != x.dtype or t.device != x.device:
             raise ValueError(f'{name}: expected {x.dtype} on {x.device} like x, got {t.dtype} on {t.device}')
         if not fits(tuple(t.shape)): raise ValueError(f'{name}: expected shape {expected}, got {tuple(t.shape)}')
-    (N, K), M, suffix = x.shape, W.shape[0], _SUFFIX[x.dtype]
+    (N, K), M = x.shape, W.shape[0]
     x, W = x.detach().contiguous(), W.detach().contiguous()
-    P, out = x.new_empty(getattr(lib, f'packed_size_{suffix}')(K, M)), x.new_empty(N, M)
-    getattr(lib, f'pack_{suffix}')(W.data_ptr(), 1, K, None if b is None else b.detach().contiguous().data_ptr(), 0, K, K, M, P.data_ptr())
-    getattr(lib, f'gemm_{suffix}')(N, K, M, x.data_ptr(), K, P.data_ptr(), out.data_ptr(), M)
+    P, out = x.new_empty(_c_function('packed_size', x.dtype)(K, M)), x.new_empty(N, M)
+    _c_function('pack', x.dtype)(W.data_ptr(), 1, K, None if b is None else b.detach().contiguous().data_ptr(), 0, K, K, M, P.data_ptr())
+    _c_function('gemm', x.dtype)(N, K, M, x.data_ptr(), K, P.data_ptr(), out.data_ptr(), M)
     return out
 
 # %% ../nbs/06_gated.ipynb #0eb76e30
@@ -665,7 +671,6 @@ class CompiledLSTMLayerFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, h0, c0, W_ih, W_hh, b_ih, b_hh):
         "The arguments and results of `lstm_layer` (CPU, float32 or float64)."
-        lib, suffix = lstm_kernels(), _SUFFIX[x.dtype]
         L, N, H_in, H = x.shape[0], x.shape[1], x.shape[2], W_hh.shape[1]
         K, LN = H_in + H, L * N
         keep = any(ctx.needs_input_grad)  # False under no_grad or inference_mode: no backward will come
@@ -673,16 +678,15 @@ class CompiledLSTMLayerFunction(torch.autograd.Function):
         G, cs, XHT = _buffers(x, *shapes, (K, LN)) if keep else (*_workspace(x, *shapes), None)  # kept for the backward
         cs, tcs = cs[:L + 1], cs[L + 1:]  # c_0 .. c_L, and tanh(c_1) .. tanh(c_L)
         hs = x.new_empty(L, N, H)  # the output
-        size = getattr(lib, f'packed_size_{suffix}')
+        size, pack = _c_function('packed_size', x.dtype), _c_function('pack', x.dtype)
         XH, P = _workspace(x, (L, N, K), (size(K, 4 * H),))  # [x_t, h_{t-1}] for every t; the packed weights
         XH[:, :, :H_in] = x; XH[0, :, H_in:] = h0; cs[0] = c0
         if keep: XHT[:H_in] = x.reshape(LN, H_in).T; XHT[H_in:, :N] = h0.T
         W_ih, W_hh = W_ih.contiguous(), W_hh.contiguous()
         b = None if b_ih is None else (b_ih + b_hh).contiguous()
-        pack = getattr(lib, f'pack_{suffix}')
         pack(W_ih.data_ptr(), 1, H_in, None if b is None else b.data_ptr(), 0, H_in, K, 4 * H, P.data_ptr())  # rows 0 .. H_in-1
         pack(W_hh.data_ptr(), 1, H, None, H_in, H, K, 4 * H, P.data_ptr())  # rows H_in .. K-1
-        getattr(lib, f'lstm_forward_{suffix}')(L, N, H_in, H, XH.data_ptr(), P.data_ptr(), G.data_ptr(), cs.data_ptr(),
+        _c_function('lstm_forward', x.dtype)(L, N, H_in, H, XH.data_ptr(), P.data_ptr(), G.data_ptr(), cs.data_ptr(),
                                               tcs.data_ptr(), hs.data_ptr(), XHT.data_ptr() if keep else None,
                                               _threads(N * K * 4 * H))
         if keep: ctx.save_for_backward(XHT, W_ih, W_hh, G, cs, tcs)
@@ -696,16 +700,14 @@ class CompiledLSTMLayerFunction(torch.autograd.Function):
         XHT, W_ih, W_hh, G, cs, tcs = ctx.saved_tensors
         L, N, H = tcs.shape
         H_in, LN = XHT.shape[0] - H, L * N
-        lib, suffix = lstm_kernels(), _SUFFIX[G.dtype]
         d_output = d_output.contiguous()
         d_h, d_c = d_h_n.contiguous().clone(), d_c_n.contiguous().clone()  # become those of h_0 and c_0
-        size = getattr(lib, f'packed_size_{suffix}')
+        size, pack = _c_function('packed_size', G.dtype), _c_function('pack', G.dtype)
         dA, dAT, P, Px = _workspace(G, (N, 4 * H), (4 * H, LN), (size(4 * H, H),), (size(4 * H, H_in),))
-        pack = getattr(lib, f'pack_{suffix}')
         pack(W_hh.data_ptr(), H, 1, None, 0, 4 * H, 4 * H, H, P.data_ptr())  # W_hh and W_ih as they are
         pack(W_ih.data_ptr(), H_in, 1, None, 0, 4 * H, 4 * H, H_in, Px.data_ptr())
         d_x = G.new_empty(L, N, H_in) if ctx.needs_input_grad[0] else None  # dA_t W_ih, step by step in the loop
-        getattr(lib, f'lstm_backward_{suffix}')(L, N, H_in, H, G.data_ptr(), cs.data_ptr(), tcs.data_ptr(),
+        _c_function('lstm_backward', G.dtype)(L, N, H_in, H, G.data_ptr(), cs.data_ptr(), tcs.data_ptr(),
                                                d_output.data_ptr(), P.data_ptr(), Px.data_ptr(), d_h.data_ptr(),
                                                d_c.data_ptr(), dA.data_ptr(), dAT.data_ptr(),
                                                None if d_x is None else d_x.data_ptr(), _threads(N * 4 * H * (H + H_in)))
