@@ -1,5 +1,5 @@
 """What `pip install .` gives a user: a wheel with every module, the console script, the pinned ranges."""
-import re, shutil, subprocess, sys, zipfile, configparser
+import os, re, shutil, subprocess, sys, zipfile, configparser
 from pathlib import Path
 from conftest import ROOT
 
@@ -18,12 +18,31 @@ def test_wheel_has_modules_entry_point_and_requirements(tmp_path):
     names = zipfile.ZipFile(whl).namelist()
     for mod in sorted((ROOT/'rnn_lit').glob('*.py')):
         assert f'rnn_lit/{mod.name}' in names, f'{mod.name} missing from the wheel'
+    c_files = sorted((ROOT/'rnn_lit'/'csrc').glob('*.[ch]'))
+    assert c_files, 'rnn_lit/csrc has no C files'
+    for f in c_files:  # the compiled LSTM loop is built from them on first use
+        assert f'rnn_lit/csrc/{f.name}' in names, f'csrc/{f.name} missing from the wheel'
+    _compiled_loop_builds_from(whl, tmp_path)
     meta = zipfile.ZipFile(whl).read(next(n for n in names if n.endswith('METADATA'))).decode()
     torch_req = re.search(r'^Requires-Dist: torch(.*)$', meta, re.M)
     assert torch_req and '<' in torch_req.group(1), 'torch needs an upper bound (an unbounded torch pulls a CUDA build)'
     if _settings().get('console_scripts'):
         ep = zipfile.ZipFile(whl).read(next(n for n in names if n.endswith('entry_points.txt'))).decode()
         assert 'rnn-lit = rnn_lit.cli:main' in ep
+
+def _compiled_loop_builds_from(whl, tmp_path):
+    "The wheel's own C files are what the library reads and, where there is a C compiler, compiles."
+    site = tmp_path/'site'
+    zipfile.ZipFile(whl).extractall(site)
+    code = ("import rnn_lit.compiled as c; print(c.c_source('lstm.c') == open(c.__file__.replace('compiled.py', 'csrc/lstm.c')).read(), "
+            "c.__file__.startswith(%r)); print(c.lstm_kernels_status())" % str(site))
+    env = {**os.environ, 'PYTHONPATH': str(site), 'RNN_LIT_CACHE': str(tmp_path/'cache')}
+    r = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, cwd=tmp_path, env=env)
+    assert r.returncode == 0, r.stderr[-3000:]
+    read, status = r.stdout.splitlines()
+    assert read == 'True True', r.stdout
+    if shutil.which(os.environ.get('CC', 'cc')): assert status.startswith('compiled with'), status
+    else: print(f'no C compiler here: {status}')
 
 def test_import_is_cheap_and_lazy():
     code = "import sys, rnn_lit; print(rnn_lit.__version__, 'torch' in sys.modules)"
