@@ -448,7 +448,7 @@ def plot_gates(gates:dict, # gate name -> values (L, H_out), between 0 and 1
     ax.figure.colorbar(im, ax=ax, label='gate value (0 closed, 1 open)')
     return ax
 
-# %% ../nbs/06_gated.ipynb #0b29c063
+# %% ../nbs/06_gated.ipynb #f93a9a01
 def _trained_gate_models(T:int=20, steps:int=300):
     "A keep-init LSTM and GRU (8 units) trained on the adding problem, as in this chapter's quick run."
     models = {}
@@ -485,7 +485,9 @@ def gates_widget(models:dict=None, # name -> a trained LSTM or GRU (batch_first)
         t=widgets.IntSlider(value=L - 1, min=0, max=L - 1, description='t', continuous_update=False),
         model=widgets.Dropdown(options=list(models), description='model'))
 
-# %% ../nbs/06_gated.ipynb #9ddd46f7
+# %% ../nbs/06_gated.ipynb #65bd94a3
+# old names that still work for one release, with a DeprecationWarning: `plot_jacobian_norms` (the name of chapter 5's
+# own chart) and the layers that moved to Part II
 __getattr__ = renamed({'plot_jacobian_norms': 'rnn_lit.gated.plot_state_jacobian_norms',
                        'lstm_layer': 'rnn_lit.fast_gated.lstm_layer', 'LSTMLayerFunction': 'rnn_lit.fast_gated.LSTMLayerFunction',
                        'GRULayerFunction': 'rnn_lit.fast_gated.GRULayerFunction',
