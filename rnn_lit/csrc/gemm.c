@@ -9,7 +9,9 @@ typedef REAL V_SUF __attribute__((vector_size(VBYTES)));
 typedef REAL U_SUF __attribute__((vector_size(VBYTES), aligned(sizeof(REAL))));  /* unaligned */
 
 /* The length of the packed form of a (K, M) matrix. */
-ptrdiff_t packed_size_SUF(ptrdiff_t K, ptrdiff_t M) { return (M + PW_SUF - 1) / PW_SUF * (K + 1) * PW_SUF; }
+ptrdiff_t packed_size_SUF(ptrdiff_t K, ptrdiff_t M) {
+  return (M + PW_SUF - 1) / PW_SUF * (K + 1) * PW_SUF;
+}
 
 /* Packs rows k0 .. k0+K-1 of B (K_all, M), whose element (k, m) is B[(k-k0)*rs + m*cs], into P;
    when k0 == 0 also the first row, init (M,) or zeros where init is NULL. */

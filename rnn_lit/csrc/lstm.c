@@ -62,8 +62,8 @@ static void backward_step_SUF(const REAL* G, const REAL* c_prev, const REAL* tc,
 /* The forward loop. XH (L, N, K = H_in + H) holds [x_t, h_{t-1}], with x and h_0 filled in; P the
    packed [W_ih, W_hh]^T under the summed biases; cs (L+1, N, H) holds c_0. Fills G (L, N, 4H) with
    the gates, cs, tanh(c_t) into tcs (L, N, H), h_t into hs (L, N, H) and into XH, and XHT (K, L*N),
-   XH transposed, beyond its first H_in rows and N columns (unless XHT is NULL). Every thread of a parallel region runs
-   it, sharing the work of each step. */
+   XH transposed, beyond its first H_in rows and N columns (unless XHT is NULL). Every thread of a
+   parallel region runs it, sharing the work of each step. */
 static void forward_loop_SUF(ptrdiff_t L, ptrdiff_t N, ptrdiff_t H_in, ptrdiff_t H, REAL* XH,
                              const REAL* P, REAL* G, REAL* cs, REAL* tcs, REAL* hs, REAL* XHT) {
   const ptrdiff_t K = H_in + H, LN = L * N;
