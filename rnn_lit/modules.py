@@ -91,9 +91,10 @@ class ScratchRNNBase(nn.Module):
 
     def layer_weights(self,
                       k:int, # the layer, 0 for the one that reads the input
+                      reverse:bool=False, # the backward direction of a bidirectional layer
                      ) -> tuple: # (W_ih, W_hh, b_ih, b_hh); the biases are None when bias=False
         "The parameters of layer `k` (`layer_weights` of rnn_lit.core)."
-        return layer_weights(self, k)
+        return layer_weights(self, k, reverse)
 
     @property
     def all_weights(self) -> list:
