@@ -4,10 +4,9 @@
 
 # %% auto #0
 __all__ = ['Activation', 'ACTIVATIONS', 'activation', 'rnn_step', 'plot_unrolled', 'rnn_unroll', 'plot_hidden_states',
-           'rnn_layer', 'ScratchRNN', 'forward_widget']
+           'ScratchRNN', 'forward_widget']
 
 # %% ../nbs/02_forward.ipynb #d7d85ccc
-import math
 from collections import namedtuple
 import numpy as np
 import torch
@@ -16,7 +15,9 @@ import matplotlib.pyplot as plt
 from matplotlib.patches import FancyBboxPatch, Rectangle
 from matplotlib.ticker import MaxNLocator
 import ipywidgets as widgets
-from .core import check_int, check_sequence, check_state, get_ax, model_color
+from .core import check_int, get_ax, model_color
+from .modules import ScratchRNNBase
+from .fast_rnn import rnn_layer
 
 # %% ../nbs/02_forward.ipynb #0202aa27
 Activation = namedtuple('Activation', ['F', 'dF'])
@@ -131,29 +132,8 @@ def plot_hidden_states(h, # the hidden states h_1..h_L, (L, H_out): a tensor or 
     ax.set_xlabel('time step t'); ax.set_ylabel('hidden unit')
     return ax
 
-# %% ../nbs/02_forward.ipynb #aa6704e6
-def rnn_layer(x:Tensor, # the input sequence, (L, N, H_in)
-              h0:Tensor, # the initial state h_0, (N, H_out)
-              W_xh:Tensor, # input-to-hidden weights, (H_out, H_in)
-              W_hh:Tensor, # hidden-to-hidden weights, (H_out, H_out)
-              b_xh:Tensor|None=None, # input-side bias, (H_out,), or None
-              b_hh:Tensor|None=None, # hidden-side bias, (H_out,), or None
-              nonlinearity:str='tanh', # F: 'tanh', 'relu' or 'sigmoid'
-             ) -> tuple: # (every state h_1..h_L as (L, N, H_out), the last state h_L as (N, H_out))
-    "The same as `rnn_unroll`, faster: the input projection of all steps in one matmul, one `addmm` per step."
-    L, N, H_in = x.shape
-    F = activation(nonlinearity).F
-    x_2d = x.reshape(L * N, H_in)  # (L*N, H_in): every step of every sequence as one batch
-    b = b_xh if b_hh is None else (b_hh if b_xh is None else b_xh + b_hh)  # the two biases act only through their sum
-    xw = x_2d @ W_xh.T if b is None else torch.addmm(b, x_2d, W_xh.T)  # (L*N, H_out): W_xh x_t + b for every t at once
-    W_hh_T, h, states = W_hh.T, h0, []
-    for xw_t in xw.view(L, N, -1).unbind(0):  # xw_t: (N, H_out)
-        h = F(torch.addmm(xw_t, h, W_hh_T))  # xw_t + h_{t-1} W_hh^T
-        states.append(h)
-    return torch.stack(states), h  # (L, N, H_out), (N, H_out)
-
 # %% ../nbs/02_forward.ipynb #faab9c9b
-class ScratchRNN(nn.Module):
+class ScratchRNN(ScratchRNNBase):
     "A multi-layer RNN from plain tensor operations, a drop-in for `torch.nn.RNN`: same arguments, parameters and shapes."
     def __init__(self,
                  input_size:int, # H_in, the number of features of each x_t
@@ -163,65 +143,20 @@ class ScratchRNN(nn.Module):
                  bias:bool=True, # whether the layers have the biases b_xh and b_hh
                  batch_first:bool=False, # if True, batched input and output are (N, L, ...) instead of (L, N, ...)
                 ):
-        super().__init__()
-        self.input_size, self.hidden_size = check_int(input_size, 'input_size'), check_int(hidden_size, 'hidden_size')
-        self.num_layers = check_int(num_layers, 'num_layers')
         activation(nonlinearity)  # rejects an unknown name here rather than at the first forward
+        super().__init__(f'RNN_{nonlinearity.upper()}', input_size, hidden_size, num_layers, bias, batch_first)
         self.nonlinearity = nonlinearity
-        for name, value in (('bias', bias), ('batch_first', batch_first)):
-            if not isinstance(value, bool): raise TypeError(f"{name}: expected True or False, got {value!r}")
-        self.bias, self.batch_first = bias, batch_first
-        for k in range(self.num_layers):  # registered in torch.nn.RNN's order, so seeded initialisation matches too
-            layer_in = self.input_size if k == 0 else self.hidden_size
-            setattr(self, f'weight_ih_l{k}', nn.Parameter(torch.empty(self.hidden_size, layer_in)))
-            setattr(self, f'weight_hh_l{k}', nn.Parameter(torch.empty(self.hidden_size, self.hidden_size)))
-            if bias:
-                setattr(self, f'bias_ih_l{k}', nn.Parameter(torch.empty(self.hidden_size)))
-                setattr(self, f'bias_hh_l{k}', nn.Parameter(torch.empty(self.hidden_size)))
-        self.reset_parameters()
 
-    def reset_parameters(self):
-        "Draw every weight and bias from $\\mathcal{U}(-1/\\sqrt{H_{out}}, 1/\\sqrt{H_{out}})$, as `torch.nn.RNN` does."
-        bound = 1 / math.sqrt(self.hidden_size)
-        for p in self.parameters(): nn.init.uniform_(p, -bound, bound)
-
-    def layer_weights(self,
-                      k:int, # the layer, 0 for the one that reads the input
-                     ) -> tuple: # (W_xh, W_hh, b_xh, b_hh); the biases are None when `bias=False`
-        "The parameters of layer `k`, in the order `rnn_step` takes them."
-        if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k < self.num_layers:
-            raise ValueError(f"k: expected a layer index between 0 and {self.num_layers - 1}, got {k!r}")
-        return tuple(getattr(self, f'{name}_l{k}', None) for name in ('weight_ih', 'weight_hh', 'bias_ih', 'bias_hh'))
+    def _layer(self, x, h, k):
+        "Layer `k` over the sequence x (L, N, H_in) from h_0 = `h` (N, H_out): the recurrence, with layer k's weights."
+        return rnn_layer(x, h, *self.layer_weights(k), nonlinearity=activation(self.nonlinearity).F)
 
     def forward(self,
                 input:Tensor, # the sequence: (L, N, H_in), (N, L, H_in) if batch_first, or unbatched (L, H_in)
                 h0:Tensor|None=None, # the initial states: (num_layers, N, H_out), unbatched (num_layers, H_out); None for zeros
                ) -> tuple: # (output: the top layer's states at every step, h_n: every layer's last state)
         "Run the RNN over `input`; shapes and semantics are those of `torch.nn.RNN.forward`."
-        x, h0, batched = self._check_inputs(input, h0)  # x: (L, N, H_in), h0: (num_layers, N, H_out)
-        last_states = []
-        for k in range(self.num_layers):
-            x, h_last = rnn_layer(x, h0[k], *self.layer_weights(k), nonlinearity=self.nonlinearity)  # x: (L, N, H_out)
-            last_states.append(h_last)
-        h_n = torch.stack(last_states)  # (num_layers, N, H_out)
-        if not batched: return x.squeeze(1), h_n.squeeze(1)  # (L, H_out), (num_layers, H_out)
-        return (x.transpose(0, 1) if self.batch_first else x), h_n
-
-    def _check_inputs(self, input, h0):
-        "Validate `input` and `h0`; return them as (L, N, H_in) and (num_layers, N, H_out) with the batched flag."
-        x, batched = check_sequence(input, self.input_size, self.batch_first, like=self.weight_ih_l0)
-        h0 = check_state(h0, self.num_layers, x.shape[1], self.hidden_size, batched, like=x)
-        if h0.dtype != x.dtype or h0.device != x.device:
-            raise TypeError(f"h0: expected dtype {x.dtype} on {x.device} (like input), got {h0.dtype} on {h0.device}")
-        return x, h0, batched
-
-    def extra_repr(self):
-        s = f'{self.input_size}, {self.hidden_size}'
-        if self.num_layers != 1: s += f', num_layers={self.num_layers}'
-        if self.nonlinearity != 'tanh': s += f', nonlinearity={self.nonlinearity!r}'
-        if not self.bias: s += ', bias=False'
-        if self.batch_first: s += ', batch_first=True'
-        return s
+        return super().forward(input, h0)
 
 # %% ../nbs/02_forward.ipynb #9c23727e
 def forward_widget(steps:int=20, # the sequence length L
