@@ -85,14 +85,22 @@ class Minibatches:
             raise ValueError(f"tensors: expected one or more tensors of the same length, got lengths {[len(t) for t in tensors]}")
         self.tensors, self.batch_size, self.shuffle = tensors, check_int(batch_size, 'batch_size'), shuffle
         self.g = torch.Generator().manual_seed(seed)
-    def __len__(self): return math.ceil(len(self.tensors[0]) / self.batch_size)
+    def __len__(self):
+        "The number of minibatches in a pass."
+        return math.ceil(len(self.tensors[0]) / self.batch_size)
     def __iter__(self):
+        "One pass: every example once, in a new order (when shuffling)."
         n = len(self.tensors[0])
         order = torch.randperm(n, generator=self.g) if self.shuffle else torch.arange(n)
         for i in range(0, n, self.batch_size):
             yield tuple(t[order[i:i + self.batch_size]] for t in self.tensors)
-    def state_dict(self) -> dict: return {'generator': self.g.get_state()}
-    def load_state_dict(self, state:dict): self.g.set_state(state['generator'])
+    def state_dict(self) -> dict:
+        "The order's random state, for a checkpoint."
+        return {'generator': self.g.get_state()}
+    def load_state_dict(self, state:dict, # as from `state_dict`
+                       ):
+        "Continue the order from `state`: the next pass draws what it would have drawn."
+        self.g.set_state(state['generator'])
 
 # %% ../nbs/09_training.ipynb #ca34130a
 @torch.no_grad()
@@ -212,12 +220,15 @@ class StatefulLoss:
                 ):
         self.step_func, self.state = step_func, None
     def __call__(self, model, *batch):
+        "The batch's loss, starting from the state the previous batch left."
         loss, state = self.step_func(model, *batch, self.state)
         self.state = detach_state(state)  # the values carry on; the graph stops here
         return loss
-    def reset(self): self.state = None
-    def before_epoch(self, run): self.reset()
-    def before_valid(self, run): self.reset()
+    def reset(self):
+        "Start the next batch from zeros."
+        self.state = None
+    def before_epoch(self, run): self.reset()  # a new pass over the text starts at its beginning
+    def before_valid(self, run): self.reset()  # so does the validation text
 
 # %% ../nbs/09_training.ipynb #6ef71a39
 def plot_history(hist:dict, # the result of `fit`
