@@ -11,8 +11,10 @@ __all__ = ['FORMAT', 'DEFAULT_STDLIB_CHARS', 'CELLS', 'atomic_write', 'Checkpoin
 import argparse
 import math
 import os
+import signal
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 # %% ../nbs/15_cli.ipynb #b965c018
@@ -163,12 +165,55 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 # %% ../nbs/15_cli.ipynb #6de4efa7
-def _snapshot(model): return {k: v.detach().clone() for k, v in model.state_dict().items()}
+class _CtrlCBetweenSteps:
+    "A `fit` callback: a Ctrl-C that arrives during an optimizer step (and its schedule step) is raised after the step is counted."
+    def __init__(self): self.pending, self.previous, self.hooks = False, None, []
+    def before_fit(self, run):
+        if threading.current_thread() is threading.main_thread():  # only the main thread may set a signal handler
+            self.hooks = [run.opt.register_step_pre_hook(self._hold)]
+    def _hold(self, *args):
+        if self.previous is None: self.previous = signal.signal(signal.SIGINT, self._note)
+    def _note(self, *args): self.pending = True
+    def release(self):
+        "Give Ctrl-C back the handler it had before the step."
+        if self.previous is not None: signal.signal(signal.SIGINT, self.previous); self.previous = None
+    def after_step(self, run, record):
+        self.release()
+        if self.pending: self.pending = False; raise KeyboardInterrupt
+    def close(self):
+        "Restore the handler and remove the hook: the run is over."
+        self.release()
+        for h in self.hooks: h.remove()
 
-def _checkpoint(model, vocab, weights, out, **info):
-    "Save `weights` (a state dict) in `model`'s architecture to `out`."
-    model.load_state_dict(weights)
-    return save_checkpoint(model, vocab, out, **info)
+# %% ../nbs/15_cli.ipynb #241fc2fb
+class _Progress:
+    "A `fit` callback for `rnn-lit train`: the progress bar with the smoothed loss, and a checkpoint after every epoch."
+    def __init__(self, bar, save): self.bar, self.save, self.done, self.smooth = bar, save, 0, None
+    def after_step(self, run, record):
+        self.done, loss = record['step'], record['loss']
+        self.smooth = loss if self.smooth is None else 0.98 * self.smooth + 0.02 * loss
+        self.bar.set_postfix(loss=f'{self.smooth:.3f}', epoch=run.epoch + 1, refresh=False); self.bar.update(1)
+    def after_epoch(self, run): self.save(steps=self.done, epochs=run.epoch, loss=self.smooth)
+
+# %% ../nbs/15_cli.ipynb #a7aa776d
+def _finish_early(e:BaseException, # the KeyboardInterrupt, or the loop's NonFiniteError
+                  progress:_Progress, # the run's progress callback: steps done and smoothed loss
+                  keep, # keep(**info) saves the model as it is now
+                  out, # the checkpoint's path, for the message
+                 ) -> int: # the exit status
+    "Save the weights of the last whole step (the model holds them: the loop and `_CtrlCBetweenSteps` see to it), say so, return 130 or 1."
+    interrupted = isinstance(e, KeyboardInterrupt)
+    if progress.done == 0:
+        print('interrupted before the first step: no checkpoint written' if interrupted else f'training stopped: {e}; no good weights to save', file=sys.stderr)
+        return 130 if interrupted else 1
+    if interrupted:
+        keep(steps=progress.done, loss=progress.smooth, interrupted=True)
+        print(f'interrupted: saved the weights of step {progress.done} to {out}', file=sys.stderr); return 130
+    keep(steps=progress.done, loss=progress.smooth, stopped='non-finite loss')
+    what = 'loss' if not math.isfinite(e.record['loss']) else 'gradient'
+    print(f"training stopped: the {what} became non-finite at step {e.record['step']}; kept the last good weights "
+          f"(step {progress.done}) in {out} (a lower --lr may help)", file=sys.stderr)
+    return 1
 
 def train_command(args:argparse.Namespace, # parsed `rnn-lit train` options
                  ) -> int: # the exit status
@@ -177,41 +222,28 @@ def train_command(args:argparse.Namespace, # parsed `rnn-lit train` options
     import torch
     from tqdm import tqdm
     from rnn_lit.core import set_seed
-    from rnn_lit.lm import LanguageModel, Vocab, batchify, segments, train_steps
+    from rnn_lit.lm import LanguageModel, SegmentBatches, Vocab, batchify, lm_loss
+    from rnn_lit.train import fit, NonFiniteError
     torch.set_num_threads(args.threads)
     vocab = Vocab.from_text(text)
     if len(text) < args.batch_size * (args.steps + 1) + 1:
         raise UsageError(f"the corpus has {len(text):,} characters, too few for one batch of --batch-size {args.batch_size} "
                          f"x --steps {args.steps}: give more text or lower those")
-    data = batchify(vocab.encode(text), args.batch_size)  # (T, N)
+    batches = SegmentBatches(batchify(vocab.encode(text), args.batch_size), args.steps)  # (L, N) segments in order
     set_seed(args.seed)
     model = LanguageModel(len(vocab), args.hidden, args.layers, args.cell)
-    opt = torch.optim.Adam(model.parameters(), lr=args.lr)
-    total = args.epochs * len(segments(data, args.steps))
     print(f"training a {args.layers}-layer {args.cell.upper()} (hidden {args.hidden}) on {len(text):,} characters of {source}, "
-          f"vocabulary {len(vocab)}: {total} steps -> {args.out}", file=sys.stderr, flush=True)
-    good, done, smooth = None, 0, None
-    bar = tqdm(total=total, desc='train', unit='step', file=sys.stderr, dynamic_ncols=True)
-    try:
-        for epoch in range(args.epochs):
-            for loss in train_steps(model, data, args.steps, opt, clip=1.0):
-                good, done = _snapshot(model), done + 1
-                smooth = loss if smooth is None else 0.98 * smooth + 0.02 * loss
-                bar.set_postfix(loss=f'{smooth:.3f}', epoch=epoch + 1, refresh=False); bar.update(1)
-            save_checkpoint(model, vocab, args.out, steps=done, epochs=epoch + 1, loss=smooth, source=source)
-    except KeyboardInterrupt:
+          f"vocabulary {len(vocab)}: {args.epochs * len(batches)} steps -> {args.out}", file=sys.stderr, flush=True)
+    bar = tqdm(total=args.epochs * len(batches), desc='train', unit='step', file=sys.stderr, dynamic_ncols=True)
+    keep = lambda **info: save_checkpoint(model, vocab, args.out, source=source, **info)
+    loss, progress, ctrl_c = lm_loss(), _Progress(bar, keep), _CtrlCBetweenSteps()
+    try: fit(model, batches, loss, args.epochs, args.lr, clip=1.0, progress=False, callbacks=[loss, progress, ctrl_c])
+    except (KeyboardInterrupt, NonFiniteError) as e:
         bar.close()
-        if good is None: print('interrupted before the first step: no checkpoint written', file=sys.stderr); return 130
-        _checkpoint(model, vocab, good, args.out, steps=done, loss=smooth, source=source, interrupted=True)
-        print(f'interrupted: saved the weights of step {done} to {args.out}', file=sys.stderr); return 130
-    except FloatingPointError as e:
-        bar.close()
-        if good is None: print(f'training stopped: {e}; no good weights to save', file=sys.stderr); return 1
-        _checkpoint(model, vocab, good, args.out, steps=done, loss=smooth, source=source, stopped='non-finite loss')
-        print(f'training stopped: the loss became non-finite ({e}); kept the last good weights (step {done}) in {args.out}', file=sys.stderr)
-        return 1
+        return _finish_early(e, progress, keep, args.out)
+    finally: ctrl_c.close()
     bar.close()
-    print(f'saved {args.out}: {done} steps, training loss {smooth:.3f} nats/char', file=sys.stderr)
+    print(f'saved {args.out}: {progress.done} steps, training loss {progress.smooth:.3f} nats/char', file=sys.stderr)
     return 0
 
 # %% ../nbs/15_cli.ipynb #591a6cdf

@@ -4,15 +4,16 @@
 
 # %% auto #0
 __all__ = ['CELLS', 'number_words', 'human_numbers', 'stdlib_text', 'Vocab', 'batchify', 'segments', 'recurrent_layer',
-           'LanguageModel', 'detach_state', 'segment_loss', 'train_steps', 'evaluate_lm', 'fit_lm', 'char_data',
-           'sample', 'hidden_trace', 'text_features', 'neuron_correlations', 'top_neurons', 'activation_html',
-           'plot_activation', 'neuron_widget', 'MinCharRNN', 'min_char_rnn_torch_loss', 'min_char_rnn_train',
-           'min_char_rnn_loss']
+           'LanguageModel', 'segment_loss', 'SegmentBatches', 'lm_step', 'lm_loss', 'train_segments', 'evaluate_lm',
+           'fit_lm', 'char_data', 'sample', 'hidden_trace', 'text_features', 'neuron_correlations', 'top_neurons',
+           'activation_html', 'plot_activation', 'neuron_widget', 'MinCharRNN', 'min_char_rnn_torch_loss',
+           'min_char_rnn_train', 'min_char_rnn_loss']
 
 # %% ../nbs/08_language_models.ipynb #474584ca
 import html
 import importlib
 import math
+from functools import partial
 import sysconfig
 import time
 from pathlib import Path
@@ -24,6 +25,8 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import ipywidgets as widgets
 from .core import check_int, set_seed, get_ax, renamed
+import rnn_lit.train
+from .train import fit, StatefulLoss, detach_state
 
 # %% ../nbs/08_language_models.ipynb #159f434f
 _ONES = ('zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen '
@@ -172,14 +175,6 @@ class LanguageModel(nn.Module):
         out, state = self.rnn(self.embedding(x), state)  # out: (L, N, H_out)
         return self.head(out), state
 
-# %% ../nbs/08_language_models.ipynb #5873da8e
-def detach_state(state, # a hidden state: a tensor, a tuple of tensors (LSTM), or None
-                ):
-    "The same state cut from the graph that made it, so the next segment's backward pass stops here."
-    if state is None: return None
-    if isinstance(state, tuple): return tuple(s.detach() for s in state)
-    return state.detach()
-
 # %% ../nbs/08_language_models.ipynb #b0492338
 def segment_loss(model:nn.Module, # a LanguageModel
                  x:Tensor, # inputs, (L, N), on any device (moved to the model's)
@@ -197,32 +192,56 @@ def segment_loss(model:nn.Module, # a LanguageModel
     return loss, (logits.argmax(-1) == y.reshape(-1)).sum().item(), y.numel(), state
 
 # %% ../nbs/08_language_models.ipynb #2497d9b2
-def train_steps(model:nn.Module, # a LanguageModel
-                data:Tensor, # the batchified training ids, (T, N), on any device (moved to the model's once)
-                seq_len:int, # L, the truncation length of BPTT
-                opt:torch.optim.Optimizer, # the optimizer over model's parameters
-                sched=None, # a learning-rate scheduler stepped after each update, or None
-                stateful:bool=True, # carry the hidden state across segments
-                every_step:bool=True, # score every position, or only the last of each segment
-                clip:float=1.0, # the gradient-norm clip, or None
-                shuffle:bool=False, # visit segments in random order (only sensible when not stateful)
-               ):
-    "One pass over `data`, yielding each segment's loss after backward and before the optimizer step."
+class SegmentBatches:
+    "The segments (x, y) of batchified data for truncated BPTT, in order, or in a new random order at every pass."
+    def __init__(self, data:Tensor, # the batchified ids, (T, N)
+                 seq_len:int, # L, the truncation length of BPTT
+                 shuffle:bool=False, # a new random order at every pass (only sensible when the state is not carried)
+                 seed:int=None, # seed of the order; None draws it from torch's global generator (set by `set_seed`)
+                ):
+        self.data, self.seq_len, self.starts, self.shuffle = data, seq_len, segments(data, seq_len), shuffle
+        self.g = None if seed is None else torch.Generator().manual_seed(seed)
+    def __len__(self): return len(self.starts)
+    def __iter__(self): # each segment: x (L, N) and its targets y (L, N), the inputs shifted by one
+        order = torch.randperm(len(self.starts), generator=self.g).tolist() if self.shuffle else range(len(self.starts))
+        for i in (self.starts[k] for k in order): yield self.data[i:i + self.seq_len], self.data[i + 1:i + 1 + self.seq_len]
+    def state_dict(self) -> dict: return {'generator': None if self.g is None else self.g.get_state()}
+    def load_state_dict(self, state:dict):
+        if self.g is not None and state['generator'] is not None: self.g.set_state(state['generator'])
+
+# %% ../nbs/08_language_models.ipynb #d04038c5
+def lm_step(model:nn.Module, # a LanguageModel
+            x:Tensor, # inputs, (L, N)
+            y:Tensor, # targets, (L, N)
+            state=None, # the state carried in, or None for zeros
+            every_step:bool=True, # score every position, or only the last
+           ) -> tuple: # (loss, the new state)
+    "One segment's loss and the state it leaves: the step function `StatefulLoss` carries a state with."
+    loss, _, _, state = segment_loss(model, x, y, state, every_step)
+    return loss, state
+
+def lm_loss(stateful:bool=True, # carry the hidden state across segments
+            every_step:bool=True, # score every position, or only the last of each segment
+           ):
+    "The loss function for `rnn_lit.train.fit` and `train_steps`: a `StatefulLoss` (also a callback to pass to `fit`), or one that starts every segment from zeros."
+    step = partial(lm_step, every_step=every_step)
+    return StatefulLoss(step) if stateful else (lambda model, x, y: step(model, x, y)[0])
+
+# %% ../nbs/08_language_models.ipynb #57c733f5
+def train_segments(model:nn.Module, # a LanguageModel
+                   data:Tensor, # the batchified training ids, (T, N)
+                   seq_len:int, # L, the truncation length of BPTT
+                   opt:torch.optim.Optimizer, # the optimizer over model's parameters
+                   sched=None, # a learning-rate scheduler stepped after each update, or None
+                   stateful:bool=True, # carry the hidden state across segments
+                   every_step:bool=True, # score every position, or only the last of each segment
+                   clip:float=1.0, # the gradient-norm clip, or None
+                   shuffle:bool=False, # visit segments in random order (only sensible when not stateful)
+                  ):
+    "One pass of the training loop's `train_steps` over the segments of `data`, yielding each segment's loss after its update."
     model.train()
-    data = data.to(next(model.parameters()).device)  # one copy for the whole pass, not one per segment
-    starts, state = segments(data, seq_len), None
-    if shuffle: starts = [starts[i] for i in torch.randperm(len(starts)).tolist()]
-    for step, i in enumerate(starts):
-        x, y = data[i:i + seq_len], data[i + 1:i + 1 + seq_len]
-        loss, _, _, state = segment_loss(model, x, y, state if stateful else None, every_step)
-        if not torch.isfinite(loss): raise FloatingPointError(f"loss: expected a finite value, got {loss.item()} at segment {step}")
-        opt.zero_grad()
-        loss.backward()
-        yield loss.item()
-        if clip: nn.utils.clip_grad_norm_(model.parameters(), clip)
-        opt.step()
-        if sched is not None: sched.step()
-        state = detach_state(state)
+    batches = SegmentBatches(data, seq_len, shuffle)
+    for record in rnn_lit.train.train_steps(model, batches, lm_loss(stateful, every_step), opt, sched, clip): yield record['loss']
 
 # %% ../nbs/08_language_models.ipynb #65f89fb9
 @torch.no_grad()
@@ -242,6 +261,15 @@ def evaluate_lm(model:nn.Module, # a LanguageModel
     return total / count, correct / count
 
 # %% ../nbs/08_language_models.ipynb #c28aab7d
+class _EpochRows:
+    "A `fit` callback that scores the validation data with `evaluate_lm` after each epoch and keeps one row per epoch."
+    def __init__(self, valid, seq_len, stateful, every_step): self.args, self.rows = (valid, seq_len, stateful, every_step), []
+    def before_epoch(self, run): self.t0 = time.perf_counter()
+    def after_epoch(self, run):
+        valid_loss, valid_acc = evaluate_lm(run.model, *self.args)
+        self.rows.append(dict(epoch=run.epoch - 1, train_loss=run.hist['epoch_loss'][-1], valid_loss=valid_loss, valid_acc=valid_acc,
+                              seconds=time.perf_counter() - self.t0))
+
 def fit_lm(model:nn.Module, # a LanguageModel
            train:Tensor, # batchified training ids, (T, N)
            valid:Tensor, # batchified validation ids, (T_valid, N)
@@ -252,19 +280,14 @@ def fit_lm(model:nn.Module, # a LanguageModel
            every_step:bool=True, # score every position, or only the last of each segment
            clip:float=1.0, # the gradient-norm clip, or None
           ) -> list: # one dict per epoch: epoch, train_loss, valid_loss, valid_acc, seconds
-    "Train `model` for `epochs` with AdamW and a one-cycle schedule; return the history."
+    "Train `model` for `epochs` with the training loop's `fit`, AdamW and a one-cycle schedule; return one row per epoch."
     check_int(epochs, 'epochs')
     if not (isinstance(lr, (int, float)) and 0 < lr < math.inf): raise ValueError(f"lr: expected a positive finite number, got {lr!r}")
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=epochs * len(segments(train, seq_len)))
-    history = []
-    for epoch in range(epochs):
-        t0 = time.perf_counter()
-        losses = list(train_steps(model, train, seq_len, opt, sched, stateful, every_step, clip, shuffle=not stateful))
-        valid_loss, valid_acc = evaluate_lm(model, valid, seq_len, stateful, every_step)
-        history.append(dict(epoch=epoch, train_loss=float(np.mean(losses)), valid_loss=valid_loss, valid_acc=valid_acc,
-                            seconds=time.perf_counter() - t0))
-    return history
+    batches = SegmentBatches(train, seq_len, shuffle=not stateful)
+    loss, rows = lm_loss(stateful, every_step), _EpochRows(valid, seq_len, stateful, every_step)
+    fit(model, batches, loss, epochs, lr, clip=clip, opt_func=partial(torch.optim.AdamW, weight_decay=0.01),
+        sched_func=partial(torch.optim.lr_scheduler.OneCycleLR, max_lr=lr), callbacks=[loss, rows] if stateful else [rows])
+    return rows.rows
 
 # %% ../nbs/08_language_models.ipynb #2eee3be0
 def char_data(text:str, # the corpus
@@ -513,4 +536,5 @@ def min_char_rnn_loss(model:MinCharRNN, # a trained model
 
 # %% ../nbs/08_language_models.ipynb #dbf1add1
 __getattr__ = renamed({'evaluate': 'rnn_lit.lm.evaluate_lm', 'save': 'rnn_lit.cli.save_checkpoint', 'load': 'rnn_lit.cli.load_checkpoint',
-                        'CheckpointError': 'rnn_lit.cli.CheckpointError', 'FORMAT': 'rnn_lit.cli.FORMAT'}, __name__)
+                        'CheckpointError': 'rnn_lit.cli.CheckpointError', 'FORMAT': 'rnn_lit.cli.FORMAT',
+                        'train_steps': 'rnn_lit.lm.train_segments'}, __name__)
