@@ -535,6 +535,7 @@ def min_char_rnn_loss(model:MinCharRNN, # a trained model
     return loss / (len(ids) - 1)
 
 # %% ../nbs/08_language_models.ipynb #dbf1add1
+# names this chapter used to define: they keep working for one release, with a DeprecationWarning saying where they went
 __getattr__ = renamed({'evaluate': 'rnn_lit.lm.evaluate_lm', 'save': 'rnn_lit.cli.save_checkpoint', 'load': 'rnn_lit.cli.load_checkpoint',
                         'CheckpointError': 'rnn_lit.cli.CheckpointError', 'FORMAT': 'rnn_lit.cli.FORMAT',
                         'train_steps': 'rnn_lit.lm.train_segments'}, __name__)
