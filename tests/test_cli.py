@@ -110,8 +110,8 @@ def test_ctrl_c_saves_a_loadable_checkpoint(tmp_path):
     assert p.returncode == 130, err
     assert 'interrupted: saved the weights of step' in err and 'Traceback' not in err, err
     assert not [f for f in tmp_path.iterdir() if f.name.startswith('.')]  # no temporary file left behind
-    from rnn_lit.lm import load
-    model, vocab = load(out)
+    from rnn_lit.cli import load_checkpoint
+    model, vocab = load_checkpoint(out)
     assert model.info['interrupted'] is True and model.info['steps'] >= 1
     r = run(MODULE, 'sample', out, '-n', '10')
     assert r.returncode == 0, r.stderr
