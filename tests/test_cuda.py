@@ -248,7 +248,7 @@ def test_model_fit_predict_on_device(device, tmp_path):
     with torch.no_grad(): whole = model(x)
     steps = predict_steps(model, x)
     torch.testing.assert_close(steps[0], whole[0], **F32); torch.testing.assert_close(steps[1], whole[1], **F32)
-    # a state_dict saved from the device (written to a temporary file, then renamed into place, as rnn_lit.lm.save does)
+    # a state_dict saved from the device (written to a temporary file, then renamed into place, as rnn_lit.cli.save_checkpoint does)
     # loads on the CPU with weights_only=True and gives the same scores
     path, tmp = tmp_path / 'model.pt', tmp_path / '.model.pt.tmp'
     torch.save({k: v.detach().cpu() for k, v in model.state_dict().items()}, tmp); os.replace(tmp, path)
@@ -274,11 +274,12 @@ def char_corpus():
 @pytest.mark.parametrize('cell,impl', [('lstm', 'torch'), ('gru', 'scratch'), ('rnn', 'scratch')])
 def test_char_lm_trains_samples_and_saves_on_device(device, char_corpus, tmp_path, cell, impl):
     from rnn_lit.core import set_seed
-    from rnn_lit.lm import LanguageModel, evaluate, fit_lm, sample, save, load, hidden_trace, neuron_correlations
+    from rnn_lit.lm import LanguageModel, evaluate_lm, fit_lm, sample, hidden_trace, neuron_correlations
+    from rnn_lit.cli import save_checkpoint, load_checkpoint
     vocab, train, valid = char_corpus
     set_seed(0)
     model = LanguageModel(len(vocab), 48, 1, cell=cell, impl=impl).to(device)
-    before = evaluate(model, valid, 32)[0]  # the data stays on the CPU: the functions move it
+    before = evaluate_lm(model, valid, 32)[0]  # the data stays on the CPU: the functions move it
     hist = fit_lm(model, train, valid, seq_len=32, epochs=3, lr=1e-2)  # 3 x 35 segments
     after = hist[-1]['valid_loss']
     print(f'{cell}/{impl}: valid loss {before:.3f} -> {[round(h["valid_loss"], 3) for h in hist]} (log V = {math.log(len(vocab)):.3f})')
@@ -303,16 +304,16 @@ def test_char_lm_trains_samples_and_saves_on_device(device, char_corpus, tmp_pat
     feature = np.arange(len(states), dtype=float)
     torch.testing.assert_close(neuron_correlations(states.to(device), feature).cpu(), neuron_correlations(states, feature))
     # a checkpoint saved from the device holds CPU tensors and loads on the CPU (or back on the device) with the same logits
-    path = save(model, vocab, tmp_path / 'lm.pt', steps=len(hist))
+    path = save_checkpoint(model, vocab, tmp_path / 'lm.pt', steps=len(hist))
     blob = torch.load(path, weights_only=True)  # no map_location: the tensors were written from the CPU
     assert all(v.device.type == 'cpu' for v in blob['state_dict'].values())
     x = vocab.encode('import os\n').view(-1, 1)
     with torch.no_grad(): expected = model(x.to(device))[0].cpu()
-    cpu_model, cpu_vocab = load(path)
+    cpu_model, cpu_vocab = load_checkpoint(path)
     assert cpu_vocab.itos == vocab.itos and cpu_model.info == {'steps': len(hist)}
     assert all(p.device.type == 'cpu' for p in cpu_model.parameters())
     with torch.no_grad(): torch.testing.assert_close(cpu_model(x)[0], expected, **F32)
-    dev_model, _ = load(path, device=device)
+    dev_model, _ = load_checkpoint(path, device=device)
     assert all(on(p, device) for p in dev_model.parameters())
     with torch.no_grad(): torch.testing.assert_close(dev_model(x.to(device))[0].cpu(), expected, **F32)
 
@@ -322,7 +323,7 @@ def test_char_lm_bf16_autocast(device, char_corpus, cell, impl):
     "Mixed precision as the benchmark trains (bf16 matrix products, float32 weights): close to float32, and it learns."
     # the scratch layers take back the bf16 state autocast carries into the next segment (the gated ones compute in float32)
     from rnn_lit.core import set_seed
-    from rnn_lit.lm import LanguageModel, segment_loss, detach_state, evaluate
+    from rnn_lit.lm import LanguageModel, segment_loss, detach_state, evaluate_lm
     vocab, train, valid = char_corpus
     set_seed(0)
     model = LanguageModel(len(vocab), 48, 1, cell=cell, impl=impl).to(device)
@@ -344,7 +345,7 @@ def test_char_lm_bf16_autocast(device, char_corpus, cell, impl):
     assert all(math.isfinite(v) for v in losses)
     print(f'bf16 {cell}/{impl}: loss {np.mean(losses[:5]):.3f} -> {np.mean(losses[-5:]):.3f}')
     assert np.mean(losses[-5:]) < np.mean(losses[:5]) - 0.8, (losses[:5], losses[-5:])
-    assert evaluate(model, valid, 32)[0] < math.log(len(vocab)) - 0.8
+    assert evaluate_lm(model, valid, 32)[0] < math.log(len(vocab)) - 0.8
 
 
 # --- chapter 10: timing a layer on the device -------------------------------------------------------------------------------
