@@ -10,6 +10,7 @@ __all__ = ['ATHLETES', 'BOLT_FILLER', 'FILLERS', 'tokenize', 'blank_sentence', '
 # %% ../nbs/01_memory.ipynb #9e489427
 import time
 import zlib
+import warnings
 import random
 from dataclasses import dataclass, field
 import numpy as np
@@ -132,25 +133,28 @@ def make_blank_task(gap:int, # filler words between the subject and 'is from' (0
 
 # %% ../nbs/01_memory.ipynb #409a920a
 class WindowClassifier(nn.Module):
-    "A feedforward net that sees only the last `k` tokens of a sentence (the last word when `k=1`)."
+    "A feedforward net that sees only the last `window` tokens of a sentence (the last word when `window=1`)."
     def __init__(self,
                  vocab_size:int, # the number of input words
                  n_classes:int, # the number of answers
-                 k:int=1, # how many of the last tokens the net sees
+                 window:int=1, # m, how many of the last tokens the net sees
                  hidden_size:int=32, # the width of the hidden layer
                  embed_dim:int=16, # the size of each word's vector
+                 k:int|None=None, # the old name of `window` (deprecated)
                 ):
         super().__init__()
-        self.k = check_int(k, 'k')
+        if k is not None:
+            warnings.warn('WindowClassifier: the argument k is now window', DeprecationWarning, stacklevel=2); window = k
+        self.window = check_int(window, 'window')
         self.embed = nn.Embedding(check_int(vocab_size, 'vocab_size'), check_int(embed_dim, 'embed_dim'))
-        self.W_1 = nn.Linear(k * embed_dim, check_int(hidden_size, 'hidden_size'))
+        self.W_1 = nn.Linear(window * embed_dim, check_int(hidden_size, 'hidden_size'))
         self.W_2 = nn.Linear(hidden_size, check_int(n_classes, 'n_classes'))
 
     def forward(self, x:torch.Tensor, # token ids, (N, L)
                ) -> torch.Tensor: # scores, (N, n_classes)
-        "Scores for each answer from the last `k` tokens only."
-        e = self.embed(x[:, -self.k:]).flatten(1)  # (N, min(k, L)*embed_dim)
-        e = F.pad(e, (self.k * self.embed.embedding_dim - e.shape[1], 0))  # a short sentence is padded with zeros on the left
+        "Scores for each answer from the last `window` tokens only."
+        e = self.embed(x[:, -self.window:]).flatten(1)  # (N, min(m, L)*embed_dim)
+        e = F.pad(e, (self.window * self.embed.embedding_dim - e.shape[1], 0))  # a short sentence is padded with zeros on the left
         return self.W_2(F.relu(self.W_1(e)))
 
 # %% ../nbs/01_memory.ipynb #4d166869
@@ -210,14 +214,14 @@ def fit_classifier(model:nn.Module, # a classifier from token ids (N, L) to scor
                 valid_acc=accuracy(model, task.x_valid, task.y_valid), seconds=time.perf_counter() - start)
 
 # %% ../nbs/01_memory.ipynb #e49764a2
-def memory_models(window:int=8, # k, the window net's number of last tokens
+def memory_models(window:int=8, # m, the window net's number of last tokens
                   hidden_size:int=32, # the RNN's hidden size H_out
                   cell=nn.RNN, # the recurrent layer class
                  ) -> dict: # name -> function from a BlankTask to a new model
     "The chapter's three nets, as functions that build a fresh model for a task."
     n = lambda t: (len(t.vocab), len(t.answers))
-    return {'last word': lambda t: WindowClassifier(*n(t), k=1),
-            'window': lambda t: WindowClassifier(*n(t), k=window),
+    return {'last word': lambda t: WindowClassifier(*n(t), window=1),
+            'window': lambda t: WindowClassifier(*n(t), window=window),
             'rnn': lambda t: RNNClassifier(*n(t), hidden_size=hidden_size, cell=cell)}
 
 def gap_sweep(models:dict, # name -> function from a BlankTask to a new model
