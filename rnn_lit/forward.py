@@ -108,7 +108,7 @@ def draw_rnn_views(steps:int=3, # how many time steps the unrolled view shows
     ax = get_ax(ax, figsize=(1.6 * steps + 6.2, 3.6))
     _column(ax, 0)  # feedforward: input, hidden layer, output, and nothing carried over
     _column(ax, 2.4, 't')  # recurrent: the same column, and the state feeds back into itself
-    _arrow(ax, (2.75, 1.12), (2.75, 0.88), '$W_{hh}$', (0.7, 0), connectionstyle='arc,angleA=0,angleB=0,armA=40,armB=40,rad=8')
+    _arrow(ax, (2.75, 1.12), (2.75, 0.88), '$W_{hh}$', (0.55, 0), connectionstyle='arc,angleA=0,angleB=0,armA=40,armB=40,rad=8')
     ax.text(3.95, 1, '$=$', ha='center', va='center', fontsize=18)
     _unrolled(ax, 4.6, steps)
     for x, text in [(0, 'feedforward net'), (2.4, 'recurrent net (rolled)'), (4.6 + 0.8 * (steps + 1), 'recurrent net, unrolled in time')]:
