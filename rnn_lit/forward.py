@@ -71,7 +71,9 @@ def _arrow(ax, start, end, label, offset, **kwargs):
 def _column(ax, x, t=None):
     "The input, hidden and output boxes of one step at `x` (subscript `t`, none for None), with their two arrows."
     sub = '' if t is None else f'_{{{t}}}'
-    _box(ax, x, 0, f'$x{sub}$', '#fff2cc'); _box(ax, x, 1, f'$h{sub}$', model_color('rnn') + '55'); _box(ax, x, 2, f'$y{sub}$', '#d9ead3')
+    _box(ax, x, 0, f'$x{sub}$', '#fff2cc')
+    _box(ax, x, 1, f'$h{sub}$', model_color('rnn') + '55')
+    _box(ax, x, 2, f'$y{sub}$', '#d9ead3')
     _arrow(ax, (x, 0.25), (x, 0.75), '$W_{xh}$', (0.3, 0))
     _arrow(ax, (x, 1.25), (x, 1.75), '$W_{hy}$', (0.3, 0))
 
@@ -111,7 +113,8 @@ def draw_rnn_views(steps:int=3, # how many time steps the unrolled view shows
     _arrow(ax, (2.75, 1.12), (2.75, 0.88), '$W_{hh}$', (0.55, 0), connectionstyle='arc,angleA=0,angleB=0,armA=40,armB=40,rad=8')
     ax.text(3.95, 1, '$=$', ha='center', va='center', fontsize=18)
     _unrolled(ax, 4.6, steps)
-    for x, text in [(0, 'feedforward net'), (2.4, 'recurrent net (rolled)'), (4.6 + 0.8 * (steps + 1), 'recurrent net, unrolled in time')]:
+    titles = [(0, 'feedforward net'), (2.4, 'recurrent net (rolled)'), (4.6 + 0.8 * (steps + 1), 'recurrent net, unrolled in time')]
+    for x, text in titles:
         ax.text(x, 2.62, text, ha='center', va='bottom', fontsize=10, weight='bold')
     ax.set_xlim(-0.6, 4.6 + 1.6 * steps + 0.6); ax.set_ylim(-0.45, 2.95)
     ax.set_xticks([]); ax.spines['bottom'].set_visible(False)
