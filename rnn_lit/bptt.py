@@ -30,7 +30,7 @@ def _arrow(ax, start, end, backward=False, rad=0.0):
 def draw_bptt_graph(L:int=3, # the number of steps drawn
                     ax=None, # matplotlib Axes to draw on, or None for a new figure
                    ):
-    "The unrolled RNN $h_0 \\to h_1 \\to \\dots \\to h_L$ with inputs $x_t$ and losses $\\mathcal{L}_t$: forward arrows black, backward arrows red and dashed."
+    "The unrolled RNN (inputs $x_t$, states $h_t$, losses $\\mathcal{L}_t$): forward arrows black, backward arrows red and dashed."
     L = check_int(L, 'L')
     ax = get_ax(ax, figsize=(1.9 * L + 1.6, 3.6))
     node = lambda x, y, text, color: ax.text(x, y, text, ha='center', va='center', fontsize=11,
@@ -236,7 +236,7 @@ def bptt_heatmap_widget(rnn=None, # a ScratchRNN or torch.nn.RNN; None for a ran
                         h0:torch.Tensor|None=None, # initial states, or None for zeros
                         seed:int=0, # the seed of the random network used when `rnn` is None
                        ) -> widgets.interactive:
-    "Sliders for the truncation length $\\tau$ and a factor on $W_{hh}$, redrawing the heatmap of $\\lVert \\partial \\mathcal{L}_t / \\partial h_s \\rVert$."
+    "Sliders for the truncation length $\\tau$ and a factor on $W_{hh}$, redrawing the heatmap of `hidden_grad_norms`."
     if rnn is None: rnn, input, grad_output = _demo_case(seed)
     for name, value in (('input', input), ('grad_output', grad_output)):
         if value is None: raise ValueError(f"{name}: expected a tensor when rnn is given, got None")

@@ -191,7 +191,7 @@ _CURVE_LABELS = {'loss': 'training loss (mean squared error)', 'grad_norm': 'gra
                  'sigma_max': 'largest singular value of the watched weight'}
 
 def plot_training_curves(runs:dict, # {label: history}, each history as from `train_with_clipping`
-                         key:str='loss', # what to plot: 'loss', 'grad_norm' (the gradient norm before clipping) or 'sigma_max' (of the watched weight)
+                         key:str='loss', # what to plot: 'loss', 'grad_norm' (before clipping) or 'sigma_max' (of the watched weight)
                          ax=None, # a matplotlib Axes to draw on, or None for a new figure
                         ):
     "Plot the loss (or gradient norm, or sigma_max) of each run against the step, log scale, marking with a cross where a run went non-finite."
