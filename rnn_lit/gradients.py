@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['jacobian_norms', 'DERIVATIVE_BOUND', 'step_jacobians', 'JacobianNorms', 'pascanu_bound', 'matrix_with_sigma_max',
-           'rnn_with_sigma_max', 'plot_jacobian_norms', 'mse_loss', 'train_with_clipping', 'plot_training_curves',
-           'spectral_lab_widget']
+           'rnn_with_sigma_max', 'plot_jacobian_norms', 'mse_loss', 'sigma_max', 'train_with_clipping',
+           'plot_training_curves', 'spectral_lab_widget']
 
 # %% ../nbs/05_gradients.ipynb #c3c8011f
 import math
@@ -64,27 +64,27 @@ def step_jacobians(rnn, # a single-layer torch.nn.RNN or ScratchRNN
 # %% ../nbs/05_gradients.ipynb #621afbeb
 @dataclass
 class JacobianNorms:
-    "The spectral norms $\\lVert \\partial h_L / \\partial h_k \\rVert_2$ of one sequence and the step Jacobians they come from."
-    norms: Tensor # ||dh_L/dh_k||_2 for k = 0..L, (L+1,); norms[L] = 1 (the identity)
+    "The spectral norms $\\lVert \\partial h_L / \\partial h_s \\rVert_2$ of one sequence and the step Jacobians they come from."
+    norms: Tensor # ||dh_L/dh_s||_2 for s = 0..L, (L+1,); norms[L] = 1 (the identity)
     step_jacobians: Tensor # dh_t/dh_{t-1} for t = 1..L, (L, H_out, H_out)
 
     @property
     def distance(self) -> Tensor:
-        "The number of steps back, $L - k$, for each entry of `norms`: (L, L-1, ..., 0)."
+        "The number of steps back, $L - s$, for each entry of `norms`: (L, L-1, ..., 0)."
         return torch.arange(len(self.norms) - 1, -1, -1, device=self.norms.device)
 
 def jacobian_norms(rnn, # a single-layer torch.nn.RNN or ScratchRNN
                    input:Tensor, # one sequence: (L, H_in), or a batch of one (L, 1, H_in) ((1, L, H_in) if batch_first)
                    h0:Tensor|None=None, # the initial state, (1, H_out) or (1, 1, H_out) for a batch of one; None for zeros
                   ) -> JacobianNorms:
-    "The spectral norm of $\\partial h_L / \\partial h_k$ for every $k$, computed as the product of the step Jacobians."
+    "The spectral norm of $\\partial h_L / \\partial h_s$ for every $s$, computed as the product of the step Jacobians."
     J = step_jacobians(rnn, input, h0)  # (L, H_out, H_out)
     product = torch.eye(J.shape[1], dtype=J.dtype, device=J.device)  # dh_L/dh_L, on the RNN's device
     products = [product]
     for J_j in J.flip(0):  # j = L, L-1, ..., 1
         product = product @ J_j  # dh_L/dh_{j-1} = (dh_L/dh_j) (dh_j/dh_{j-1})
         products.append(product)
-    products = torch.stack(products[::-1])  # (L+1, H_out, H_out), index k
+    products = torch.stack(products[::-1])  # (L+1, H_out, H_out), index s
     return JacobianNorms(torch.linalg.matrix_norm(products, ord=2), J)
 
 # %% ../nbs/05_gradients.ipynb #e261dec8
@@ -95,9 +95,9 @@ DERIVATIVE_BOUND = {'tanh': 1.0, 'relu': 1.0, 'sigmoid': 0.25}  # gamma = max |F
 
 def pascanu_bound(sigma_max:float, # the largest singular value of W_hh
                   gamma:float, # the largest value of |F'|, see `DERIVATIVE_BOUND`
-                  distance, # L - k, the number of steps back: an int, array or tensor
+                  distance, # L - s, the number of steps back: an int, array or tensor
                  ):
-    "The upper bound $(\\gamma\\, \\sigma_{max})^{L-k}$ on $\\lVert \\partial h_L / \\partial h_k \\rVert_2$ (Pascanu et al., 2013)."
+    "The upper bound $(\\gamma\\, \\sigma_{max})^{L-s}$ on $\\lVert \\partial h_L / \\partial h_s \\rVert_2$ (Pascanu et al., 2013)."
     return (gamma * sigma_max) ** distance
 
 # %% ../nbs/05_gradients.ipynb #d3a1f801
@@ -129,25 +129,25 @@ def rnn_with_sigma_max(input_size:int, # H_in
     return rnn
 
 # %% ../nbs/05_gradients.ipynb #293daf8b
-def plot_jacobian_norms(curves:dict, # {sigma_max: norms}, norms ||dh_L/dh_k|| for k = 0..L as from `jacobian_norms(...).norms`
+def plot_jacobian_norms(curves:dict, # {sigma_max: norms}, norms ||dh_L/dh_s|| for s = 0..L as from `jacobian_norms(...).norms`
                         gamma:float, # the bound on |F'| of the RNN's nonlinearity, see `DERIVATIVE_BOUND`
                         ax=None, # a matplotlib Axes to draw on, or None for a new figure
                        ):
-    "Plot $\\lVert \\partial h_L / \\partial h_k \\rVert_2$ against $L - k$ (log scale) for each $\\sigma_{max}$, with its bound dashed."
+    "Plot $\\lVert \\partial h_L / \\partial h_s \\rVert_2$ against $L - s$ (log scale) for each $\\sigma_{max}$, with its bound dashed."
     ax = get_ax(ax)
     colors = plt.cm.viridis(np.linspace(0, 0.9, max(len(curves), 1)))
     for (sigma_max, norms), color in zip(sorted(curves.items()), colors):
         norms = np.asarray(torch.as_tensor(norms).detach().cpu(), dtype=float)
-        distance = np.arange(len(norms))[::-1]  # L - k for k = 0..L
+        distance = np.arange(len(norms))[::-1]  # L - s for s = 0..L
         ax.plot(distance, norms, color=color, marker='.', label=f'σₘₐₓ = {sigma_max:g}')  # plain text: mathtext halved the redraw speed
         ax.plot(distance, pascanu_bound(sigma_max, gamma, distance.astype(float)), color=color, ls='--', lw=1)
     ax.axhline(1, color='grey', lw=0.5)
     ax.set_yscale('log', nonpositive='mask')
     ax.yaxis.set_major_formatter(LogFormatter(labelOnlyBase=True))  # '1e-20' as text: typeset labels cost most of a redraw
     ax.yaxis.set_minor_formatter(NullFormatter())
-    ax.set_xlabel('steps back, $L - k$')
-    ax.set_ylabel('$\\|\\partial h_L / \\partial h_k\\|_2$ (no unit)')
-    ax.legend(title=f'dashed: the bound (γσₘₐₓ)ᴸ⁻ᵏ, γ = {gamma:g}', fontsize=8, title_fontsize=8)
+    ax.set_xlabel('steps back, $L - s$')
+    ax.set_ylabel('$\\|\\partial h_L / \\partial h_s\\|_2$ (no unit)')
+    ax.legend(title=f'dashed: the bound (γσₘₐₓ)ᴸ⁻ˢ, γ = {gamma:g}', fontsize=8, title_fontsize=8)
     return ax
 
 # %% ../nbs/05_gradients.ipynb #e48161b7
@@ -158,33 +158,43 @@ def mse_loss(model:nn.Module, # maps `input` to a prediction of the shape of `ta
     "The mean squared error of the model's prediction."
     return ((model(input) - target) ** 2).mean()
 
+def sigma_max(W:Tensor, # a matrix, e.g. an RNN's W_hh
+             ) -> float:
+    "The largest singular value $\\sigma_{max}(W)$, computed in float64."
+    return torch.linalg.matrix_norm(W.detach().double(), ord=2).item()
+
 def train_with_clipping(model:nn.Module, # maps `input` to a prediction of the shape of `target`
                         input:Tensor, # the training inputs, one fixed batch
                         target:Tensor, # the training targets
                         steps:int, # the number of SGD steps
                         lr:float, # the learning rate
                         max_norm:float|None=None, # the clipping threshold c for the gradient norm; None: no clipping
-                       ) -> dict: # {'loss': [...], 'grad_norm': [...]}, one entry per step taken
+                        weight:Tensor|None=None, # a parameter to watch, e.g. the RNN's W_hh: its sigma_max is recorded at each step
+                       ) -> dict: # {'loss': [...], 'grad_norm': [...]} (+ 'sigma_max' with `weight`), one entry per step taken
     "Full-batch SGD on the mean squared error, optionally clipping the gradient norm; stops at the first non-finite loss."
     batches = repeat((input, target), check_int(steps, 'steps'))  # the same full batch at every step
     optimizer, history = torch.optim.SGD(model.parameters(), lr=lr), {'loss': [], 'grad_norm': []}
+    if weight is not None: history['sigma_max'] = [sigma_max(weight)]  # the weights the first loss is computed with
     try:
         for record in train_steps(model, batches, mse_loss, optimizer, clip=max_norm):
             history['loss'].append(record['loss'])
             history['grad_norm'].append(record['grad_norm'])  # before clipping
+            if weight is not None: history['sigma_max'].append(sigma_max(weight))  # after the step: the next loss's weights
     except NonFiniteError as e:  # the step was refused: keep the loss that blew up, and stop
         history['loss'].append(e.record['loss'])
         if math.isfinite(e.record['loss']): history['grad_norm'].append(e.record['grad_norm'])  # the norm was the non-finite one
+    if weight is not None: del history['sigma_max'][len(history['loss']):]  # entry i: the weights that gave loss i
     return history
 
 # %% ../nbs/05_gradients.ipynb #e520e12f
-_CURVE_LABELS = {'loss': 'training loss (mean squared error)', 'grad_norm': 'gradient norm before clipping'}
+_CURVE_LABELS = {'loss': 'training loss (mean squared error)', 'grad_norm': 'gradient norm before clipping',
+                 'sigma_max': 'largest singular value of the watched weight'}
 
 def plot_training_curves(runs:dict, # {label: history}, each history as from `train_with_clipping`
-                         key:str='loss', # what to plot: 'loss' or 'grad_norm' (the gradient norm before clipping)
+                         key:str='loss', # what to plot: 'loss', 'grad_norm' (before clipping) or 'sigma_max' (of the watched weight)
                          ax=None, # a matplotlib Axes to draw on, or None for a new figure
                         ):
-    "Plot the loss (or gradient norm) of each run against the step, log scale, marking with a cross where a run went non-finite."
+    "Plot the loss (or gradient norm, or sigma_max) of each run against the step, log scale, marking with a cross where a run went non-finite."
     if key not in _CURVE_LABELS: raise ValueError(f"key: expected one of {list(_CURVE_LABELS)}, got {key!r}")
     ax = get_ax(ax)
     for (label, history), color in zip(runs.items(), plt.cm.tab10.colors):
@@ -204,7 +214,7 @@ def plot_training_curves(runs:dict, # {label: history}, each history as from `tr
 def spectral_lab_widget(hidden_size:int=24, # H_out of the RNN in the lab
                         seed:int=0, # seeds the weights and the (quiet, fixed) input sequence
                        ) -> widgets.interactive:
-    "Sliders for $\\sigma_{max}(W_{hh})$, the nonlinearity and $L$, redrawing $\\lVert \\partial h_L / \\partial h_k \\rVert_2$ with its bound."
+    "Sliders for $\\sigma_{max}(W_{hh})$, the nonlinearity and $L$, redrawing $\\lVert \\partial h_L / \\partial h_s \\rVert_2$ with its bound."
     hidden_size, seed = check_int(hidden_size, 'hidden_size'), check_int(seed, 'seed', minimum=0)
     quiet_input = 0.1 * torch.randn(100, 2, generator=torch.Generator().manual_seed(seed))  # (100, H_in): up to L = 100
     def show(sigma_max, nonlinearity, L):
