@@ -366,6 +366,7 @@ def _train(args, opts:dict, out:Path, text:str, source:str, vocab, train, valid,
     model, saved = (resumed[0], resumed[2]) if resumed else (None, None)
     batches = SegmentBatches(rank_streams(train, rank, world), opts['steps'])  # (L, N/R) segments, in order
     total, step0 = opts['epochs'] * len(batches), saved['run']['step'] if saved else 0
+    if step0 >= total: raise UsageError(f"--resume {args.resume}: the run is complete ({total} steps, --epochs {opts['epochs']}): nothing to continue")
     share = f" in {world} processes of {opts['batch_size'] // world} streams each" if world > 1 else ''
     say(f"{'resuming' if saved else 'training'} a {opts['layers']}-layer {opts['cell'].upper()} (hidden {opts['hidden']}"
         f"{', dropout %g' % opts['dropout'] if opts['dropout'] else ''}) on {train.numel():,} characters of {source} "
