@@ -1,6 +1,6 @@
 """The `rnn-lit` command, run for real in a subprocess: as `python -m rnn_lit.cli`, and through the installed
 console script next to the running interpreter (skipped where the package is not installed).
-Tiny settings throughout: the whole file runs in well under a minute."""
+Tiny settings throughout: about two minutes of CPU in all (each run starts a Python and imports torch)."""
 import os, signal, subprocess, sys, time
 from pathlib import Path
 import pytest
