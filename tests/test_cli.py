@@ -174,3 +174,20 @@ def test_validation_and_dropout_warning(tmp_path):
     assert ' on cpu' in r.stderr.splitlines()[0] or ' on cuda' in r.stderr.splitlines()[0], r.stderr  # the device used
     info = _load(out)['info']
     assert info['valid_loss'] > 0 and info['perplexity'] == pytest.approx(2.718281828459045 ** info['valid_loss'])
+
+def _cuda() -> bool:
+    import torch
+    return torch.cuda.is_available()
+
+@pytest.mark.skipif(not _cuda(), reason='no CUDA here')
+def test_train_resume_and_sample_on_cuda(tmp_path):
+    "Where a GPU is lent: --device cuda trains there, a stopped run resumes there, and the checkpoint samples (on the CPU)."
+    out, two = tmp_path / 'gpu.pt', TINY[:-1] + ['2']
+    r = run(MODULE, 'train', *two, '--device', 'cuda', '--stop-after', '5', '--out', out)
+    assert r.returncode == 0 and ' on cuda' in r.stderr.splitlines()[0], r.stderr
+    r = run(MODULE, 'train', '--resume', out, '--device', 'cuda')
+    assert r.returncode == 0 and 'validation loss' in r.stderr, r.stderr
+    info = _load(out)['info']
+    assert info['device'].startswith('cuda') and info['steps'] > 5
+    r = run(MODULE, 'sample', out, '-n', '20', '--seed', '0')
+    assert r.returncode == 0 and len(r.stdout) == 1 + 20 + 1, r.stderr
