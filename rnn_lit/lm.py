@@ -138,17 +138,18 @@ def recurrent_layer(cell:str, # 'rnn', 'lstm' or 'gru'
                     hidden_size:int, # H_out, the size of the hidden state
                     num_layers:int=1, # the number of stacked layers
                     impl:str='torch', # 'torch' for torch.nn's layers, 'scratch' for this package's
+                    dropout:float=0.0, # dropout on the outputs of every layer but the last, as torch.nn.LSTM's
                    ) -> nn.Module:
     "A recurrent layer with torch.nn.RNN's constructor and forward contract, chosen by name."
     if cell not in CELLS: raise ValueError(f"cell: expected one of {CELLS}, got {cell!r}")
-    if impl == 'torch': return {'rnn': nn.RNN, 'lstm': nn.LSTM, 'gru': nn.GRU}[cell](input_size, hidden_size, num_layers)
+    if impl == 'torch': return {'rnn': nn.RNN, 'lstm': nn.LSTM, 'gru': nn.GRU}[cell](input_size, hidden_size, num_layers, dropout=dropout)
     if impl != 'scratch': raise ValueError(f"impl: expected 'torch' or 'scratch', got {impl!r}")
     module, name = _SCRATCH[cell]
     try:
         layer = getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError) as e:
         raise ValueError(f"impl: 'scratch' needs {module}.{name}, which this installation does not have") from e
-    return layer(input_size, hidden_size, num_layers)
+    return layer(input_size, hidden_size, num_layers, **({'dropout': dropout} if dropout else {}))
 
 # %% ../nbs/08_language_models.ipynb #bf54a452
 class LanguageModel(nn.Module):
@@ -158,12 +159,13 @@ class LanguageModel(nn.Module):
                  num_layers:int=1, # the number of stacked recurrent layers
                  cell:str='lstm', # 'rnn', 'lstm' or 'gru'
                  impl:str='torch', # 'torch' or 'scratch' (this package's layers)
+                 dropout:float=0.0, # dropout between stacked layers, in training only (torch warns when there is one layer)
                 ):
         super().__init__()
         self.config = dict(vocab_size=check_int(vocab_size, 'vocab_size'), hidden_size=check_int(hidden_size, 'hidden_size'),
-                           num_layers=check_int(num_layers, 'num_layers'), cell=cell, impl=impl)
+                           num_layers=check_int(num_layers, 'num_layers'), cell=cell, impl=impl, dropout=float(dropout))
         self.embedding = nn.Embedding(vocab_size, hidden_size)
-        self.rnn = recurrent_layer(cell, hidden_size, hidden_size, num_layers, impl)
+        self.rnn = recurrent_layer(cell, hidden_size, hidden_size, num_layers, impl, dropout)
         self.head = nn.Linear(hidden_size, vocab_size)
 
     def forward(self, x:Tensor, # token ids, shape (L, N)

@@ -1,6 +1,6 @@
 """The `rnn-lit` command, run for real in a subprocess: as `python -m rnn_lit.cli`, and through the installed
 console script next to the running interpreter (skipped where the package is not installed).
-Tiny settings throughout: the whole file runs in well under a minute."""
+Tiny settings throughout: about two minutes of CPU in all (each run starts a Python and imports torch)."""
 import os, signal, subprocess, sys, time
 from pathlib import Path
 import pytest
@@ -62,10 +62,31 @@ def test_help(cmd, sub):
         assert word in r.stdout, (word, r.stdout)
 
 def _errors(tmp_path, model):
+    import torch
     (tmp_path / 'latin1.txt').write_bytes('caf\xe9 cr\xe8me\n'.encode('latin-1'))
     (tmp_path / 'empty.txt').write_bytes(b'')
     (tmp_path / 'junk.pt').write_bytes(os.urandom(500))
+    (tmp_path / 'small.txt').write_text('the rain in spain\n' * 50, encoding='utf-8')  # 900 characters
+    torch.save({'weights': torch.zeros(3)}, tmp_path / 'foreign.pt')
+    old = torch.load(model, weights_only=True); old.update(version=1); del old['train']  # what an older rnn-lit wrote
+    torch.save(old, tmp_path / 'v1.pt')
     return [
+        (['train', '--valid-frac', '0'], 2, "argument --valid-frac: expected a fraction in (0, 0.5], got '0'"),
+        (['train', '--valid-frac', '0.51'], 2, "argument --valid-frac: expected a fraction in (0, 0.5], got '0.51'"),
+        (['train', '--dropout', '1'], 2, "argument --dropout: expected a probability in [0, 1), got '1'"),
+        (['train', '--dropout', '-0.5'], 2, "argument --dropout: expected a probability in [0, 1), got '-0.5'"),
+        (['train', '--device', 'tpu'], 2, "argument --device: invalid choice: 'tpu'"),
+        *([] if torch.cuda.is_available() else [(['train', '--device', 'cuda'], 2, '--device cuda: CUDA is not available here')]),
+        (['train', '--resume', tmp_path / 'missing.pt'], 1, f"--resume {tmp_path / 'missing.pt'}: no such checkpoint file"),
+        (['train', '--resume', tmp_path / 'junk.pt'], 1, 'junk.pt: not a readable rnn_lit checkpoint'),
+        (['train', '--resume', tmp_path / 'foreign.pt'], 1, 'foreign.pt: not an rnn_lit language-model checkpoint'),
+        (['train', '--resume', tmp_path / 'v1.pt'], 1, 'v1.pt: checkpoint version 1 was written by an older rnn_lit'),
+        (['train', '--resume', model, '--hidden', '32'], 2, 'the run was started with --hidden 16, not 32: leave --hidden out'),
+        (['train', '--resume', model, '--cell', 'rnn'], 2, 'the run was started with --cell lstm, not rnn'),
+        (['train', '--resume', model], 2, 'the run is complete'),
+        (['train', tmp_path / 'small.txt', '--batch-size', '4', '--steps', '16', '--valid-frac', '0.05'], 2,
+         '--valid-frac 0.05 holds out 45 characters, too few for one validation batch'),
+        (['train', tmp_path / 'small.txt', '--batch-size', '64', '--steps', '16'], 2, 'too few for one batch of --batch-size 64 x --steps 16'),
         (['train', tmp_path / 'missing.txt'], 2, 'missing.txt: no such file'),
         (['train', tmp_path / 'latin1.txt'], 2, 'latin1.txt: not UTF-8 text'),
         (['train', tmp_path / 'empty.txt'], 2, 'the corpus is empty'),
@@ -81,11 +102,17 @@ def _errors(tmp_path, model):
     ]
 
 def test_clear_errors(tmp_path, tiny_model):
+    guard = tmp_path / 'guard.pt'
+    guard.write_bytes(b'must survive')
+    before = tiny_model.read_bytes()
     for args, status, message in _errors(tmp_path, tiny_model):
+        if args and args[0] == 'train' and '--resume' not in args: args = args + ['--out', guard]  # a --resume writes to its checkpoint
         r = run(MODULE, *args)
         assert r.returncode == status, (args, r.returncode, r.stderr)
         assert message in r.stderr, (args, r.stderr)
         assert 'Traceback' not in r.stderr, (args, r.stderr)
+        if args: assert len([l for l in r.stderr.splitlines() if not l.startswith(('usage:', ' '))]) == 1, (args, r.stderr)  # one line
+    assert guard.read_bytes() == b'must survive' and tiny_model.read_bytes() == before  # nothing overwritten
 
 @pytest.mark.skipif(not ENTRY.exists(), reason=f'{ENTRY} is not installed')
 def test_clear_errors_entry_point(tmp_path):
@@ -115,3 +142,52 @@ def test_ctrl_c_saves_a_loadable_checkpoint(tmp_path):
     assert model.info['interrupted'] is True and model.info['steps'] >= 1
     r = run(MODULE, 'sample', out, '-n', '10')
     assert r.returncode == 0, r.stderr
+
+def _load(path):
+    import torch
+    return torch.load(path, weights_only=True)
+
+@pytest.mark.parametrize('stop', ['inside', 'end'])
+def test_stop_and_resume_equals_uninterrupted(tmp_path, stop):
+    "Two epochs in one go == stopped (inside the first epoch, or at its end) and resumed with nothing but the checkpoint."
+    import torch
+    two = TINY[:-1] + ['2']  # --epochs 2
+    r = run(MODULE, 'train', *two, '--out', tmp_path / 'whole.pt')
+    assert r.returncode == 0, r.stderr
+    whole = _load(tmp_path / 'whole.pt')
+    per_epoch = whole['info']['steps'] // 2
+    r = run(MODULE, 'train', *two, '--stop-after', per_epoch // 2 if stop == 'inside' else per_epoch, '--out', tmp_path / 'part.pt')
+    assert r.returncode == 0 and 'continue with --resume' in r.stderr, r.stderr
+    r = run(MODULE, 'train', '--resume', tmp_path / 'part.pt')
+    assert r.returncode == 0 and r.stderr.startswith('resuming a 1-layer LSTM'), r.stderr
+    part = _load(tmp_path / 'part.pt')
+    for k, v in whole['state_dict'].items(): torch.testing.assert_close(part['state_dict'][k], v)  # float32 rounding
+    assert part['info']['valid_loss'] == pytest.approx(whole['info']['valid_loss'], rel=1e-5)
+    assert 'validation loss' in r.stderr and 'perplexity' in r.stderr
+
+def test_validation_and_dropout_warning(tmp_path):
+    out = tmp_path / 'm.pt'
+    r = run(MODULE, 'train', *TINY, '--dropout', '0.2', '--valid-frac', '0.1', '--out', out)
+    assert r.returncode == 0, r.stderr
+    assert 'warning: --dropout 0.2 has no effect with --layers 1' in r.stderr and 'Traceback' not in r.stderr, r.stderr
+    assert 'epoch 1: training loss' in r.stderr and 'nats/char, perplexity' in r.stderr, r.stderr
+    assert ' on cpu' in r.stderr.splitlines()[0] or ' on cuda' in r.stderr.splitlines()[0], r.stderr  # the device used
+    info = _load(out)['info']
+    assert info['valid_loss'] > 0 and info['perplexity'] == pytest.approx(2.718281828459045 ** info['valid_loss'])
+
+def _cuda() -> bool:
+    import torch
+    return torch.cuda.is_available()
+
+@pytest.mark.skipif(not _cuda(), reason='no CUDA here')
+def test_train_resume_and_sample_on_cuda(tmp_path):
+    "Where a GPU is lent: --device cuda trains there, a stopped run resumes there, and the checkpoint samples (on the CPU)."
+    out, two = tmp_path / 'gpu.pt', TINY[:-1] + ['2']
+    r = run(MODULE, 'train', *two, '--device', 'cuda', '--stop-after', '5', '--out', out)
+    assert r.returncode == 0 and ' on cuda' in r.stderr.splitlines()[0], r.stderr
+    r = run(MODULE, 'train', '--resume', out, '--device', 'cuda')
+    assert r.returncode == 0 and 'validation loss' in r.stderr, r.stderr
+    info = _load(out)['info']
+    assert info['device'].startswith('cuda') and info['steps'] > 5
+    r = run(MODULE, 'sample', out, '-n', '20', '--seed', '0')
+    assert r.returncode == 0 and len(r.stdout) == 1 + 20 + 1, r.stderr
