@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PYTHONHASHSEED := 0
 
-.PHONY: install test browser nbtest pytest sync export docs readme lab bench clean
+.PHONY: install test browser-start browser nbtest pytest sync export docs readme lab bench clean
 
 $(STAMP): setup.py settings.ini .ci/constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,7 +24,12 @@ export: $(STAMP)
 	$(PY) docs/readme.py
 
 # the browser tests' Chromium, from one place (tests/browser.py): found on this machine, else installed
-# (playwright install, else Debian's package as root), else stop here with what to install
+# (playwright install, else Debian's package as root), else stop with what to install. browser-start runs
+# first, before any test and before the venv: it stops at once when no way can work, and starts apt-get in
+# the background when that is the way; browser waits for it and checks that the browser launches.
+browser-start:
+	@$(PYTHON) tests/browser.py --start
+
 browser: $(STAMP)
 	$(PY) tests/browser.py
 
@@ -41,7 +46,7 @@ nbtest: $(STAMP)
 pytest: $(STAMP) browser
 	$(PY) -m pytest -q -n 2 --dist loadfile --durations=15 tests --ignore=tests/test_sync.py
 
-test: browser sync nbtest pytest
+test: browser-start $(STAMP) sync nbtest pytest
 
 docs: $(STAMP)
 	$(PY) docs/build.py

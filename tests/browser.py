@@ -1,6 +1,6 @@
 """The browser for the tests: found or obtained in ONE place, driven by Playwright, offline.
 
-`python tests/browser.py` (what `make test` runs first) makes sure a Chromium is there, in this order:
+`python tests/browser.py` (what `make test` runs before pytest) makes sure a Chromium is there, in this order:
 1. one already on this machine: `$CHROMIUM`, then `chromium`, `chromium-browser`, `google-chrome`,
    `google-chrome-stable`, `chrome` on PATH, then Playwright's own browser folder
    (`$PLAYWRIGHT_BROWSERS_PATH` or ~/.cache/ms-playwright);
@@ -8,7 +8,12 @@
 3. else, as root with apt-get, Debian's package: `apt-get update`, `apt-get install -y chromium`;
 4. else it stops, before any test runs, with one message saying what to install and how to point
    `$CHROMIUM` at a browser.
-Each candidate counts only if Playwright can launch it headless. The tests call `chromium()`, which
+Each candidate counts only if Playwright can launch it headless.
+
+`python3 tests/browser.py --start` (what `make test` runs first, before the virtual environment exists; standard
+library only) looks for a browser on this machine; where there is none and Playwright's download host does not
+answer, it starts step 3 in the background (it then overlaps the install of the Python packages and waits for
+nothing); where no step can work it stops `make test` at once, before any test, with the message of step 4. The tests call `chromium()`, which
 looks in the same places (1) and never installs; the `browser_page` fixture fails the same way when
 nothing is there, so a browser test is never skipped silently.
 
@@ -96,6 +101,42 @@ def _download_host_answers() -> bool:
     try: socket.create_connection((host, 443), timeout=5).close(); return True
     except OSError: return False
 
+_APT_PID, _APT_LOG = SHOTS.parent/'browser-apt.pid', SHOTS.parent/'browser-apt.log'
+_APT_CMD = 'apt-get update -q && apt-get install -y -q chromium'
+
+def _can_apt() -> bool: return hasattr(os, 'geteuid') and os.geteuid() == 0 and bool(shutil.which('apt-get'))
+
+def start() -> int:
+    "The early step of `make test`: 0 when a browser is here or on its way, else 2 with the message."
+    found = [p for _, p in candidates() if os.access(p, os.X_OK)]
+    if found: _log(f'{found[0]} is here (checked before the browser tests)'); return 0
+    if _download_host_answers(): _log('none here yet: `playwright install chromium` once the Python packages are in'); return 0
+    if _can_apt():
+        _APT_PID.parent.mkdir(parents=True, exist_ok=True)
+        log = open(_APT_LOG, 'w')
+        proc = subprocess.Popen(['sh', '-c', _APT_CMD], stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                env={**os.environ, 'DEBIAN_FRONTEND': 'noninteractive'})
+        _APT_PID.write_text(str(proc.pid))
+        _log(f"none here, Playwright's download host does not answer: `{_APT_CMD}` started in the background (log: {_APT_LOG})")
+        return 0
+    print(f'\n{HELP}\n', file=sys.stderr); return 2
+
+def _wait_for_background_apt():
+    "Wait for the apt-get that `start` began, if it still runs; True if there was one."
+    try: pid = int(_APT_PID.read_text())
+    except (OSError, ValueError): return False
+    t0 = time.time()
+    while time.time() - t0 < 900:
+        try: os.kill(pid, 0)
+        except OSError: break
+        try:  # a zombie child of this process counts as finished
+            if open(f'/proc/{pid}/stat').read().split(')')[-1].split()[0] == 'Z': break
+        except OSError: break
+        time.sleep(1)
+    _APT_PID.unlink(missing_ok=True)
+    _log(f'the background apt-get ended ({time.time()-t0:.0f} s waited for it here; its log: {_APT_LOG})')
+    return True
+
 def _found(how, t0):
     chromium.cache_clear()
     try: path = chromium()
@@ -106,10 +147,11 @@ def _found(how, t0):
 def ensure() -> str:
     "Find or obtain a browser in the documented order; returns its path or raises NoBrowser."
     t0 = time.time()
+    apt = _wait_for_background_apt()
     try:
         path = chromium()
         where = next(w for w, p in candidates() if p == path)
-        _log(f'{path} (already here: {where})')
+        _log(f'{path} (' + ('installed with apt-get in the background, ' if apt else 'already here: ') + f'{where})')
         return path
     except NoBrowser as e:
         if os.environ.get('CHROMIUM'): raise
@@ -120,7 +162,7 @@ def ensure() -> str:
         path = _found('downloaded by playwright install', t0)
         if path: return path
     # 3. Debian's package, as root
-    if hasattr(os, 'geteuid') and os.geteuid() == 0 and shutil.which('apt-get'):
+    if _can_apt():
         _log('installing Debian\'s chromium: apt-get update && apt-get install -y chromium (about a minute)')
         env = {**os.environ, 'DEBIAN_FRONTEND': 'noninteractive'}
         if _run(['apt-get', 'update', '-q'], 300, env) and _run(['apt-get', 'install', '-y', '-q', 'chromium'], 600, env):
@@ -159,6 +201,7 @@ def screenshot(page, name:str, full_page=True) -> Path:
 
 if __name__ == '__main__':
     if sys.argv[1:2] == ['--launch']: print(_launch(sys.argv[2])); sys.exit(0)
+    if sys.argv[1:2] == ['--start']: sys.exit(start())
     try: ensure()
     except NoBrowser as e:
         print(f'\n{e}\n', file=sys.stderr); sys.exit(2)
