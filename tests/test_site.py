@@ -65,7 +65,7 @@ def _plots(stem):
 _OVERFLOW_JS = """() => Array.from(document.querySelectorAll('article pre')).filter(p => p.scrollWidth > p.clientWidth)
     .map(p => `${p.scrollWidth} > ${p.clientWidth} px: ${p.innerText.split('\\n').find(l => l.length > 60) || p.innerText.slice(0, 80)}`)"""
 _VISIBLE_TEST_FAIL_JS = """() => Array.from(document.querySelectorAll('article pre')).filter(p => /\\btest_fail\\s*\\(/.test(p.textContent)
-    && p.offsetParent !== null && p.getClientRects().length > 0).map(p => p.textContent.trim().split('\\n')[0].slice(0, 100))"""
+    && p.checkVisibility())  /* false inside a closed <details>: a folded cell */.map(p => p.textContent.trim().split('\\n')[0].slice(0, 100))"""
 
 @pytest.mark.parametrize('stem', STEMS)
 def test_page(site, stem):
