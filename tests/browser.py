@@ -20,7 +20,7 @@ nothing is there, so a browser test is never skipped silently.
 Every request that is not to 127.0.0.1, localhost or a file is aborted, so a page that needs the
 network shows it by failing, not by stalling.
 """
-import contextlib, functools, glob, os, re, shutil, socket, subprocess, sys, time
+import atexit, contextlib, functools, glob, os, re, shutil, socket, subprocess, sys, time
 from pathlib import Path
 
 FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
@@ -170,24 +170,40 @@ def ensure() -> str:
             if path: return path
     raise NoBrowser(HELP + '\n(`python -m playwright install chromium` and, as root, apt-get were tried and gave none.)')
 
+_SHARED = {}
+
+def _browser():
+    "One headless Chromium for this process (tests get a fresh context each): a launch costs seconds."
+    b = _SHARED.get('browser')
+    if b is None or not b.is_connected():
+        from playwright.sync_api import sync_playwright
+        try: exe = chromium()
+        except NoBrowser as e:
+            import pytest
+            pytest.fail(str(e), pytrace=False)
+        if 'pw' not in _SHARED:
+            _SHARED['pw'] = sync_playwright().start()
+            atexit.register(_close)
+        _SHARED['browser'] = b = _SHARED['pw'].chromium.launch(executable_path=exe, headless=True, args=FLAGS)
+    return b
+
+def _close():
+    for k, close in (('browser', lambda b: b.close()), ('pw', lambda pw: pw.stop())):
+        try: close(_SHARED.pop(k))
+        except Exception: pass
+
 @contextlib.contextmanager
 def browser_page(width=1280, height=900):
-    "A fresh headless page whose requests outside this machine are aborted; yields (page, blocked urls)."
-    from playwright.sync_api import sync_playwright
-    import pytest
-    try: exe = chromium()
-    except NoBrowser as e: pytest.fail(str(e), pytrace=False)
+    "A fresh headless page (own context: no cookies, cache or storage shared) whose requests outside this machine are aborted; yields (page, blocked urls)."
     blocked = []
     def route(r):
         if _LOCAL.match(r.request.url): r.continue_()
         else: blocked.append(r.request.url); r.abort()
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=exe, headless=True, args=FLAGS)
-        try:
-            ctx = b.new_context(viewport={'width': width, 'height': height})
-            ctx.route('**/*', route)
-            yield ctx.new_page(), blocked
-        finally: b.close()
+    ctx = _browser().new_context(viewport={'width': width, 'height': height})
+    try:
+        ctx.route('**/*', route)
+        yield ctx.new_page(), blocked
+    finally: ctx.close()
 
 def shot_path(name:str) -> Path:
     SHOTS.mkdir(parents=True, exist_ok=True)

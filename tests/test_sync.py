@@ -164,3 +164,19 @@ def test_nbtest_runs_notebooks_as_nbdev_test_does(tmp_path, monkeypatch):
     bad.write_text(json.dumps(_nb([("y = 2", []), ("assert y == 3, 'y should be 3'", [])])))
     import pytest
     with pytest.raises(b.NotebookFailed, match='y should be 3'): b.execute(str(bad), str(tmp_path/'bad_out.ipynb'))
+
+def test_no_cell_mixes_an_import_with_other_code():
+    # nbdev's docs processing re-runs every cell that holds an import (to render show_doc); a cell that also holds
+    # other code then runs out of context and the site build fails (nbdev warns "Found cells containing imports and
+    # other code"); exported cells are exempt, as nbdev runs them anyway
+    import ast
+    found = []
+    for stem in NOTEBOOKS:
+        for i, c in enumerate(json.loads((ROOT/'nbs'/f'{stem}.ipynb').read_text())['cells']):
+            src = ''.join(c['source'])
+            if c['cell_type'] != 'code' or re.search(r'^#\|\s*(export|exports|exporti|exec_doc)\s*$|^#\|\s*eval:\s*false', src, re.M): continue
+            try: nodes = list(ast.walk(ast.parse('\n'.join(l for l in src.splitlines() if not l.lstrip().startswith(('%', '!'))))))
+            except SyntaxError: continue
+            if any(isinstance(n, (ast.Import, ast.ImportFrom)) for n in nodes) and any(isinstance(n, (ast.Expr, ast.Assign)) for n in nodes):
+                found.append(f'{stem}.ipynb cell {i}: {src.strip().splitlines()[-1][:70]}')
+    assert not found, f'cells that mix an import with other code (put the import in a cell of its own): {found}'
