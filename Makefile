@@ -42,9 +42,10 @@ sync: $(STAMP)
 nbtest: $(STAMP)
 	$(PY) docs/build.py --execute
 
-# tests/ in two processes: the site (built from nbtest's outputs) and the other files, beside JupyterLab's
+# tests/ in two processes: the site (built from nbtest's outputs, checked in one process), the notebooks in
+# JupyterLab (two halves, one JupyterLab each) and the other tests share them
 pytest: $(STAMP) browser
-	$(PY) -m pytest -q -n 2 --dist loadfile --durations=15 tests --ignore=tests/test_sync.py
+	$(PY) -m pytest -q -n 2 --dist loadgroup --durations=15 tests --ignore=tests/test_sync.py
 
 test: browser-start $(STAMP) sync nbtest pytest
 

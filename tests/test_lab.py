@@ -192,7 +192,18 @@ def _move_widget(page, name, stem):
     widget.screenshot(path=str(shot_path(f'lab-{stem}-after')))
     print(f'{name}: {what}: the plot changed')
 
-@pytest.mark.parametrize('name', NBS)
+def _halves(names) -> list:
+    """The notebooks split in two groups of about equal run time (the last recorded by `make nbtest`, longest first):
+    `make pytest` runs the groups in its two processes, each with its own JupyterLab."""
+    try: secs = {f'{k}.ipynb': v['secs'] for k, v in json.loads((ROOT/'_build'/'exec'/'record.json').read_text()).items()}
+    except (OSError, ValueError, KeyError, TypeError): secs = {}
+    load, out = [0.0, 0.0], []
+    for n in sorted(names, key=lambda n: -secs.get(n, 30)):
+        k = load.index(min(load)); load[k] += secs.get(n, 30) + 10  # + JupyterLab's own seconds per notebook
+        out.append(pytest.param(n, marks=pytest.mark.xdist_group(f'lab{k}'), id=n))
+    return sorted(out, key=lambda p: NBS.index(p.values[0]))
+
+@pytest.mark.parametrize('name', _halves(NBS))
 def test_notebook_in_jupyterlab(lab, name):
     t0 = time.time()
     try: _check(lab, name)

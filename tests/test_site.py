@@ -16,6 +16,7 @@ from conftest import ROOT
 from browser import browser_page, screenshot
 
 SITE, BUILD = ROOT/'_site', ROOT/'_build'
+pytestmark = pytest.mark.xdist_group('site')  # one process builds the site and checks every page
 _spec = importlib.util.spec_from_file_location('site_build', ROOT/'docs'/'build.py')
 B = importlib.util.module_from_spec(_spec); _spec.loader.exec_module(B)
 STEMS = [p.stem for p in B.notebooks(ROOT/'nbs')]
