@@ -83,13 +83,17 @@ def _kernel_ready(page, timeout):
     page.wait_for_function("""() => Array.from(document.querySelectorAll('.jp-StatusBar-TextItem'))
         .some(e => /\\|\\s*Idle/.test(e.textContent))""", timeout=timeout*1000)
 
-def _wait_all_ran(page, timeout):
-    "Wait until every code cell shows an execution number and the kernel is idle again."
-    page.wait_for_function("""(panel) => {
+def _wait_all_ran(page, timeout) -> str:
+    """Wait until every code cell shows an execution number and the kernel is idle ('all'), or until Run All has
+    stopped early, at an error: the kernel idle and no cell queued for 2 s ('stopped')."""
+    return page.wait_for_function("""(panel) => {
         const prompts = Array.from(document.querySelectorAll(panel + ' .jp-CodeCell .jp-InputPrompt'));
         const ind = document.querySelector(panel + ' .jp-Notebook-ExecutionIndicator');
-        return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent))
-               && (!ind || ind.getAttribute('data-status') === 'idle'); }""", arg=_PANEL, timeout=timeout*1000)
+        const idle = !ind || ind.getAttribute('data-status') === 'idle';
+        if (prompts.length > 0 && idle && prompts.every(p => /\\[\\d+\\]/.test(p.textContent))) return 'all';
+        if (idle && prompts.some(p => /\\[\\d+\\]/.test(p.textContent)) && !prompts.some(p => /\\[\\*\\]/.test(p.textContent))) {
+            window.__rnnLitIdle = (window.__rnnLitIdle || 0) + 1; return window.__rnnLitIdle >= 4 ? 'stopped' : false; }
+        window.__rnnLitIdle = 0; return false; }""", arg=_PANEL, timeout=timeout*1000, polling=500).json_value()
 
 class LabFailure(AssertionError): pass
 
@@ -124,13 +128,17 @@ def _run_all(page, base, token, name):
     page.wait_for_timeout(1500)
 
 def _saved_problems(path:Path) -> list:
-    "Errors and never-run code cells in the notebook as JupyterLab saved it."
-    nb, out = json.loads(path.read_text()), []
+    "Errors (cell index, source's first line, exception) and never-run code cells in the notebook as JupyterLab saved it."
+    nb, out, not_run = json.loads(path.read_text()), [], []
     for i, c in enumerate(nb['cells']):
-        if c['cell_type'] != 'code' or not ''.join(c['source']).strip(): continue
-        if c.get('execution_count') is None: out.append(f'cell {i} did not run')
+        src = ''.join(c['source'])
+        if c['cell_type'] != 'code' or not src.strip(): continue
+        if c.get('execution_count') is None: not_run.append(i)
         for o in c.get('outputs', []):
-            if o['output_type'] == 'error': out.append(f"cell {i}: {o['ename']}: {o['evalue'][:200]}")
+            if o['output_type'] == 'error':
+                first = next((l for l in src.splitlines() if not l.startswith('#|')), '')[:60]
+                out.append(f"cell {i} ({first!r}): {o['ename']}: {o['evalue'][:200]}")
+    if not_run: out.append(f'{len(not_run)} code cell(s) did not run, from cell {not_run[0]}')
     return out
 
 def _change_first_control(widget):
