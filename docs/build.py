@@ -13,9 +13,9 @@ Quarto files (`_quarto.yml`, `nbdev.yml`, `styles.css`) are therefore not part o
    (in `nbs/`, `IN_TEST=1`, the same skipped cells: `tst_flags` such as `#| slow`, `#| eval: false`,
    `skip_exec`), each in a fresh process; the outputs go to `_build/exec/` (the tracked notebooks are
    never written). A skipped cell keeps the outputs saved in the tracked notebook. `--execute` stops
-   here: it is `make nbtest`. Without `--force`, a notebook is re-run only when it, the library or
+   after this and step 2: it is `make nbtest`. Without `--force`, a notebook is re-run only when it, the library or
    settings.ini changed since its last successful run (`_build/exec/record.json`).
-2. Process (`process`): nbdev's documentation processors (`FilterDefaults`: show_doc, `#| hide`,
+2. Process (`process`, by the process that ran the notebook, right after it): nbdev's documentation processors (`FilterDefaults`: show_doc, `#| hide`,
    front matter), except that an `#| exports` cell, whose source the page shows, gets no show_doc
    repeating its signature.
 3. Convert for myst-nb (`to_myst`): front matter -> `# Title` and description, Quarto cell options ->
@@ -98,12 +98,17 @@ def _record() -> dict:
     except (OSError, ValueError): return {}
 
 def _run_one(path:str, dest:str) -> tuple:
-    "Worker: execute one notebook; returns (seconds, error text or '')."
+    """Worker: execute one notebook; returns (seconds, error text or ''). The site's processing of it (step 2) follows
+    in the same process, its imports already made; a failure there is left for the site build to report."""
     os.chdir(ROOT)
-    try: return execute(path, dest), ''
+    try: secs = execute(path, dest)
     except NotebookFailed as e: return 0.0, str(e)
     except Exception as e:
         import traceback; return 0.0, traceback.format_exc()
+    proc = BUILD/'proc'/Path(dest).name
+    try: proc.parent.mkdir(parents=True, exist_ok=True); process(dest, str(proc))
+    except Exception: proc.unlink(missing_ok=True)
+    return secs, ''
 
 def execute_all(stems:list, force=True, workers=2) -> list:
     "Run the notebooks `stems` (all given when `force`, else only the changed ones); returns the failures."
@@ -265,6 +270,11 @@ def stems(only=None) -> list:
     out = [p.stem for p in notebooks(ROOT/'nbs')]
     return [s for s in out if s in only or f'{s}.ipynb' in only or s == 'index'] if only else out
 
+def _processed(stem:str) -> bool:
+    "Whether _build/proc has this notebook processed from its current executed copy by this script."
+    proc, ex = BUILD/'proc'/f'{stem}.ipynb', EXEC/f'{stem}.ipynb'
+    return proc.exists() and proc.stat().st_mtime >= max(ex.stat().st_mtime, Path(__file__).stat().st_mtime)
+
 def _process_one(path:str, dest:str) -> str:
     os.chdir(ROOT)
     try: process(path, dest); return ''
@@ -282,13 +292,13 @@ def build(only=None, run=True, force=False, workers=2) -> Path:
     missing = [s for s in names if not (EXEC/f'{s}.ipynb').exists()]
     if missing: sys.exit(f'no executed copy of {missing} in {EXEC}: run without --no-exec')
     t1 = time.time()
-    shutil.rmtree(SRC, ignore_errors=True); shutil.rmtree(BUILD/'proc', ignore_errors=True)
-    (BUILD/'proc').mkdir(parents=True); SRC.mkdir(parents=True)
+    shutil.rmtree(SRC, ignore_errors=True)
+    (BUILD/'proc').mkdir(parents=True, exist_ok=True); SRC.mkdir(parents=True)
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import build as this
     os.environ['PYTHONPATH'] = str(ROOT) + os.pathsep + os.environ.get('PYTHONPATH', '')
     with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=get_context('spawn'), max_tasks_per_child=1) as pool:
-        futs = {s: pool.submit(this._process_one, str(EXEC/f'{s}.ipynb'), str(BUILD/'proc'/f'{s}.ipynb')) for s in names}
+        futs = {s: pool.submit(this._process_one, str(EXEC/f'{s}.ipynb'), str(BUILD/'proc'/f'{s}.ipynb')) for s in names if not _processed(s)}
         errs = {s: f.result() for s, f in futs.items()}
     errs = {s: e for s, e in errs.items() if e}
     if errs: sys.exit('nbdev processing failed:\n' + '\n'.join(f'{s}:\n{e}' for s, e in errs.items()))
