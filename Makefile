@@ -1,6 +1,6 @@
 # rnn_lit: the two commands of the README, and a few helpers.
 #   make docs   build the site into _site/ from executed copies of the notebooks
-#   make test   the whole suite: sync check, nbdev_test, pytest tests/
+#   make test   the whole suite: browser (found or installed first), sync check, notebook tests, pytest tests/
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -8,11 +8,11 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PYTHONHASHSEED := 0
 
-.PHONY: install test nbtest pytest sync export docs readme lab bench clean
+.PHONY: install test browser-start browser nbtest pytest sync export docs readme lab bench clean
 
 $(STAMP): setup.py settings.ini .ci/constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -c .ci/constraints.txt -e ".[dev]"
+	$(PY) -m pip install -q --no-compile --disable-pip-version-check -c .ci/constraints.txt -e ".[dev]"
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -23,19 +23,31 @@ export: $(STAMP)
 	$(VENV)/bin/nbdev_clean
 	$(PY) docs/readme.py
 
+# the browser tests' Chromium, from one place (tests/browser.py): found on this machine, else installed
+# (playwright install, else Debian's package as root), else stop with what to install. browser-start runs
+# first, before any test and before the venv: it stops at once when no way can work, and starts apt-get in
+# the background when that is the way; browser waits for it and checks that the browser launches.
+browser-start:
+	@$(PYTHON) tests/browser.py --start
+
+browser: $(STAMP)
+	$(PY) tests/browser.py
+
 sync: $(STAMP)
 	$(PY) -m pytest -q tests/test_sync.py
 
+# every notebook run by nbdev's own test_nb, as nbdev_test runs it (same skipped cells, IN_TEST=1), two at
+# a time, each in a fresh process; the outputs are kept in _build/exec for the site (`nbdev_test` alone
+# gives the same verdict, without keeping them)
 nbtest: $(STAMP)
-	$(VENV)/bin/nbdev_test --n_workers 2 --timing
+	$(PY) docs/build.py --execute
 
-pytest: $(STAMP)
-	$(PY) -m pytest -q --durations=25 tests --ignore=tests/test_sync.py
+# tests/ in two processes: the site (built from nbtest's outputs, checked in one process), the notebooks in
+# JupyterLab (two halves, one JupyterLab each) and the other tests share them
+pytest: $(STAMP) browser
+	$(PY) -m pytest -q -n 2 --dist loadgroup --durations=15 tests --ignore=tests/test_sync.py
 
-test: $(STAMP)
-	$(PY) -m pytest -q tests/test_sync.py
-	$(VENV)/bin/nbdev_test --n_workers 2 --timing
-	$(PY) -m pytest -q --durations=25 tests --ignore=tests/test_sync.py
+test: browser-start $(STAMP) sync nbtest pytest
 
 docs: $(STAMP)
 	$(PY) docs/build.py
@@ -48,7 +60,7 @@ lab: $(STAMP)
 	$(VENV)/bin/jupyter lab --notebook-dir=nbs $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 bench: $(STAMP)
-	$(PY) tests/bench/run.py
+	$(PY) bench/run.py
 
 clean:
-	rm -rf _build _site _proc _docs tests/screenshots
+	rm -rf _build _site _proc _docs

@@ -1,23 +1,26 @@
 """Run cell by cell, as a reader does: every notebook in a real JupyterLab, in headless Chromium.
 
 For each notebook: Run All in a fresh kernel, wait until it is idle, save, and check that no cell raised
-and every code cell ran. For each chapter, change the main widget's first control (typed into a slider's
-readout, a text box, or a dropdown) and wait until the widget's plot changes. Screenshots before and after
-go to tests/screenshots/ (git-ignored).
+and every code cell ran. For each Part I chapter, change the main widget's first control (a slider moved to
+its end, a text box, or a dropdown) and wait until the widget's plot changes. Screenshots before and after
+go to _build/screenshots/ (git-ignored); a failure keeps one (`lab-NAME-FAILED.png`) and its message says which
+notebook, which cell or control, and what was expected.
 
 JupyterLab runs on 127.0.0.1 with a token, its settings and runtime in a temporary folder, on a
 temporary copy of nbs/ (autosave never touches the tracked notebooks). `#| slow` cells are blanked in
 that copy: they are long experiments, skipped here as `nbdev_test` skips them. Kernel tests are serial,
 with timeouts and one retry, since they are sensitive to CPU load on two cores.
 """
-import json, os, re, secrets, shutil, signal, socket, subprocess, sys, time, urllib.request
+import importlib.util, json, os, re, secrets, shutil, signal, socket, subprocess, sys, time, urllib.request
 from pathlib import Path
 import pytest
 from conftest import ROOT
-from browser import browser_page, screenshot
+from browser import browser_page, screenshot, shot_path
 
-NBS = sorted(p.name for p in (ROOT/'nbs').glob('*.ipynb') if not p.name.startswith('_'))
-CHAPTERS = [n for n in NBS if re.match(r'0[1-8]_', n)]  # each chapter has at least one widget
+_spec = importlib.util.spec_from_file_location('site_build', ROOT/'docs'/'build.py')
+B = importlib.util.module_from_spec(_spec); _spec.loader.exec_module(B)
+NBS = [p.name for p in B.notebooks(ROOT/'nbs')]
+CHAPTERS = [n for n in NBS if B.part(Path(n).stem) == 1 and re.match(r'\d+_', n)]  # each Part I chapter has a widget
 RUN_TIMEOUT = float(os.environ.get('RNN_LIT_LAB_TIMEOUT', 240))  # seconds for Run All of one notebook
 
 def _free_port():
@@ -80,35 +83,62 @@ def _kernel_ready(page, timeout):
     page.wait_for_function("""() => Array.from(document.querySelectorAll('.jp-StatusBar-TextItem'))
         .some(e => /\\|\\s*Idle/.test(e.textContent))""", timeout=timeout*1000)
 
-def _wait_all_ran(page, timeout):
-    "Wait until every code cell shows an execution number and the kernel is idle again."
-    page.wait_for_function("""(panel) => {
+def _wait_all_ran(page, timeout) -> str:
+    """Wait until every code cell shows an execution number and the kernel is idle ('all'), or until Run All has
+    stopped early, at an error: the kernel idle and no cell queued for 2 s ('stopped')."""
+    return page.wait_for_function("""(panel) => {
         const prompts = Array.from(document.querySelectorAll(panel + ' .jp-CodeCell .jp-InputPrompt'));
         const ind = document.querySelector(panel + ' .jp-Notebook-ExecutionIndicator');
-        return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent))
-               && (!ind || ind.getAttribute('data-status') === 'idle'); }""", arg=_PANEL, timeout=timeout*1000)
+        const idle = !ind || ind.getAttribute('data-status') === 'idle';
+        if (prompts.length > 0 && idle && prompts.every(p => /\\[\\d+\\]/.test(p.textContent))) return 'all';
+        if (idle && prompts.some(p => /\\[\\d+\\]/.test(p.textContent)) && !prompts.some(p => /\\[\\*\\]/.test(p.textContent))) {
+            window.__rnnLitIdle = (window.__rnnLitIdle || 0) + 1; return window.__rnnLitIdle >= 4 ? 'stopped' : false; }
+        window.__rnnLitIdle = 0; return false; }""", arg=_PANEL, timeout=timeout*1000, polling=500).json_value()
+
+class LabFailure(AssertionError): pass
+
+_PENDING_JS = """(panel) => Array.from(document.querySelectorAll(panel + ' .jp-CodeCell')).map((c, i) => [i,
+    (c.querySelector('.jp-InputPrompt') || {}).textContent || '', (c.querySelector('.jp-InputArea-editor') || {}).textContent || ''])
+    .filter(([i, p, src]) => !/\\[\\d+\\]/.test(p)).map(([i, p, src]) => `code cell ${i} ${p.trim()} ${src.trim().split('\\n')[0].slice(0, 70)}`)"""
+
+def _step(name, what, fn):
+    "Run one step of the check; a timeout fails with the notebook, the step and what was expected."
+    try: return fn()
+    except Exception as e:
+        if 'Timeout' not in type(e).__name__: raise
+        raise LabFailure(f'{name}: {what}: timed out ({str(e).splitlines()[0]})') from e
 
 def _run_all(page, base, token, name):
-    page.goto(f'{base}/lab/tree/{name}?token={token}&reset')
-    page.wait_for_selector('.jp-NotebookPanel .jp-Notebook .jp-Cell', timeout=60000)
+    _step(name, 'opening the notebook in JupyterLab (expected its cells to show within 60 s)',
+          lambda: (page.goto(f'{base}/lab/tree/{name}?token={token}&reset'),
+                   page.wait_for_selector('.jp-NotebookPanel .jp-Notebook .jp-Cell', timeout=60000)))
     page.wait_for_timeout(500)
     select = page.locator('.jp-Dialog button.jp-mod-accept', has_text='Select')
     if select.count(): select.click()  # a kernel picker, when JupyterLab asks which kernel to start
-    _kernel_ready(page, 90)
+    _step(name, 'starting the kernel (expected the status bar to read Idle within 90 s)', lambda: _kernel_ready(page, 90))
     page.locator('.lm-MenuBar-itemLabel', has_text='Run').first.click()
     page.locator('li[data-command="runmenu:run-all"]').click()
-    _wait_all_ran(page, RUN_TIMEOUT)
+    try: _wait_all_ran(page, RUN_TIMEOUT)
+    except Exception as e:
+        if 'Timeout' not in type(e).__name__: raise
+        pending = page.evaluate(_PENDING_JS, _PANEL)
+        raise LabFailure(f'{name}: Run All did not finish in {RUN_TIMEOUT:.0f} s: expected every code cell to show an '
+                         f'execution number and the kernel Idle; {len(pending)} cell(s) not run, first: {pending[:3]}') from e
     page.keyboard.press('Control+s')
     page.wait_for_timeout(1500)
 
 def _saved_problems(path:Path) -> list:
-    "Errors and never-run code cells in the notebook as JupyterLab saved it."
-    nb, out = json.loads(path.read_text()), []
+    "Errors (cell index, source's first line, exception) and never-run code cells in the notebook as JupyterLab saved it."
+    nb, out, not_run = json.loads(path.read_text()), [], []
     for i, c in enumerate(nb['cells']):
-        if c['cell_type'] != 'code' or not ''.join(c['source']).strip(): continue
-        if c.get('execution_count') is None: out.append(f'cell {i} did not run')
+        src = ''.join(c['source'])
+        if c['cell_type'] != 'code' or not src.strip(): continue
+        if c.get('execution_count') is None: not_run.append(i)
         for o in c.get('outputs', []):
-            if o['output_type'] == 'error': out.append(f"cell {i}: {o['ename']}: {o['evalue'][:200]}")
+            if o['output_type'] == 'error':
+                first = next((l for l in src.splitlines() if not l.startswith('#|')), '')[:60]
+                out.append(f"cell {i} ({first!r}): {o['ename']}: {o['evalue'][:200]}")
+    if not_run: out.append(f'{len(not_run)} code cell(s) did not run, from cell {not_run[0]}')
     return out
 
 def _change_first_control(widget):
@@ -144,38 +174,48 @@ def _check(lab, name):
         try:
             _run_all(page, base, token, name)
             problems = _saved_problems(nbdir/name)
-        except Exception:
-            screenshot(page, f'lab-{stem}-failed', full_page=False); raise
-        if problems: screenshot(page, f'lab-{stem}-failed', full_page=False)
-        assert not problems, f'{name}: {problems}'
-        if name in CHAPTERS:
-            widget = page.locator('.widget-interact').first
-            assert widget.count(), f'{name}: no interactive widget on the page'
-            widget.scroll_into_view_if_needed()
-            img = widget.locator('.widget-output img').first
-            img.wait_for(timeout=30000)
-            before = img.get_attribute('src')
-            widget.screenshot(path=str(_shot(f'lab-{stem}-before')))
-            what = _change_first_control(widget)
-            page.wait_for_function("([el, old]) => { const i = el.querySelector('.widget-output img'); return i && i.src !== old; }",
-                                   arg=[widget.element_handle(), before], timeout=30000)
-            page.wait_for_timeout(300)
-            widget.screenshot(path=str(_shot(f'lab-{stem}-after')))
-            print(f'{name}: {what}: the plot changed')
-        else:
-            screenshot(page, f'lab-{stem}', full_page=False)
+            assert not problems, f'{name}: after Run All, expected every code cell run without error: {problems}'
+            if name in CHAPTERS: _move_widget(page, name, stem)
+            else: screenshot(page, f'lab-{stem}', full_page=False)
+        except Exception as e:
+            path = screenshot(page, f'lab-{stem}-FAILED', full_page=False)
+            if isinstance(e, AssertionError): raise type(e)(f'{e}\n(screenshot: {path})') from e
+            raise
         assert not blocked, f'{name}: requests outside 127.0.0.1: {blocked[:3]}'
 
-def _shot(name):
-    from browser import SHOTS
-    SHOTS.mkdir(exist_ok=True)
-    return SHOTS/f'{name}.png'
+def _move_widget(page, name, stem):
+    "Change the first interactive widget's first control and wait for its plot to change."
+    widget = page.locator('.widget-interact').first
+    assert widget.count(), f'{name}: no interactive widget (.widget-interact) on the page after Run All, expected one per chapter'
+    widget.scroll_into_view_if_needed()
+    img = widget.locator('.widget-output img').first
+    _step(name, "waiting for the first widget's plot (expected an image in its output within 30 s)", lambda: img.wait_for(timeout=30000))
+    before = img.get_attribute('src')
+    widget.screenshot(path=str(shot_path(f'lab-{stem}-before')))
+    what = _change_first_control(widget)
+    _step(name, f"first widget, {what}: expected its plot to change within 30 s",
+          lambda: page.wait_for_function("([el, old]) => { const i = el.querySelector('.widget-output img'); return i && i.src !== old; }",
+                                         arg=[widget.element_handle(), before], timeout=30000))
+    page.wait_for_timeout(300)
+    widget.screenshot(path=str(shot_path(f'lab-{stem}-after')))
+    print(f'{name}: {what}: the plot changed')
 
-@pytest.mark.parametrize('name', NBS)
+def _halves(names) -> list:
+    """The notebooks split in two groups of about equal run time (the last recorded by `make nbtest`, longest first):
+    `make pytest` runs the groups in its two processes, each with its own JupyterLab."""
+    try: secs = {f'{k}.ipynb': v['secs'] for k, v in json.loads((ROOT/'_build'/'exec'/'record.json').read_text()).items()}
+    except (OSError, ValueError, KeyError, TypeError): secs = {}
+    load, out = [0.0, 0.0], []
+    for n in sorted(names, key=lambda n: -secs.get(n, 30)):
+        k = load.index(min(load)); load[k] += secs.get(n, 30) + 10  # + JupyterLab's own seconds per notebook
+        out.append(pytest.param(n, marks=pytest.mark.xdist_group(f'lab{k}'), id=n))
+    return sorted(out, key=lambda p: NBS.index(p.values[0]))
+
+@pytest.mark.parametrize('name', _halves(NBS))
 def test_notebook_in_jupyterlab(lab, name):
     t0 = time.time()
     try: _check(lab, name)
-    except Exception as e:  # one retry: kernel starts are sensitive to load on two cores
-        if 'Timeout' not in type(e).__name__: raise
+    except LabFailure as e:  # one retry of a timeout: kernel starts are sensitive to load on two cores
+        print(f'{name}: retrying once after: {e}')
         _check(lab, name)
     print(f'{name}: {time.time()-t0:.1f} s in the browser')

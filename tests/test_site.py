@@ -1,17 +1,33 @@
-"""The rendered site, as a reader gets it: built the way `make docs` builds it, opened in headless Chromium.
+"""The rendered site, as a reader gets it: built the way `make docs` builds it, opened in headless Chromium at 1280 px.
 
 Each page has its title, its math typeset by the local MathJax, its plots, the source of the code it exports (cells
-marked `#| exports`), no text of `#| hide` cells,
-and asks nothing of the network. Screenshots land in tests/screenshots/ (git-ignored): look at them.
+marked `#| exports`) shown once (no show_doc signature repeating it), no text of `#| hide` cells, every code block
+within its column (no sideways scrolling), on a Part I page no visible `test_fail` check, and it asks nothing of the
+network. The sidebar lists Part I then Part II, every page once; every link of the index's chapter table resolves.
+Screenshots land in _build/screenshots/ (git-ignored; a failing page's as `site-NAME-FAILED.png`): look at them.
+
+The site is built once for this module by docs/build.py, which reuses the notebooks `make nbtest` has just run
+(the same inputs, recorded in _build/exec/record.json) and runs any that changed.
 """
-import json, re, subprocess, sys
+import contextlib, importlib.util, json, re, subprocess, sys
 from pathlib import Path
 import pytest
 from conftest import ROOT
 from browser import browser_page, screenshot
 
 SITE, BUILD = ROOT/'_site', ROOT/'_build'
-STEMS = sorted(p.stem for p in (ROOT/'nbs').glob('*.ipynb') if not p.name.startswith('_'))
+pytestmark = pytest.mark.xdist_group('site')  # one process builds the site and checks every page
+_spec = importlib.util.spec_from_file_location('site_build', ROOT/'docs'/'build.py')
+B = importlib.util.module_from_spec(_spec); _spec.loader.exec_module(B)
+STEMS = [p.stem for p in B.notebooks(ROOT/'nbs')]
+
+@contextlib.contextmanager
+def shot_on_failure(page, name):
+    "On an assertion or browser error, save a screenshot and name it in the failure message."
+    try: yield
+    except Exception as e:
+        path = screenshot(page, f'{name}-FAILED')
+        raise AssertionError(f'{e}\n(screenshot: {path})') from e
 
 @pytest.fixture(scope='module')
 def site():
@@ -47,37 +63,73 @@ def _plots(stem):
     nb = json.loads((BUILD/'exec'/f'{stem}.ipynb').read_text())
     return sum('image/png' in o.get('data', {}) for c in nb['cells'] for o in c.get('outputs', []))
 
+_OVERFLOW_JS = """() => Array.from(document.querySelectorAll('article pre')).filter(p => p.scrollWidth > p.clientWidth)
+    .map(p => `${p.scrollWidth} > ${p.clientWidth} px: ${p.innerText.split('\\n').find(l => l.length > 60) || p.innerText.slice(0, 80)}`)"""
+_VISIBLE_TEST_FAIL_JS = """() => Array.from(document.querySelectorAll('article pre')).filter(p => /\\btest_fail\\s*\\(/.test(p.textContent)
+    && p.checkVisibility())  /* false inside a closed <details>: a folded cell */.map(p => p.textContent.trim().split('\\n')[0].slice(0, 100))"""
+
 @pytest.mark.parametrize('stem', STEMS)
 def test_page(site, stem):
     page_file = SITE/f'{site[stem]}.html'
-    assert page_file.exists(), f'{stem}: no page {page_file.name}'
+    assert page_file.exists(), f'{stem}.ipynb: no page {page_file.name} in _site'
     title = next(''.join(c['source']).split('\n')[0].lstrip('# ').strip() for c in _cells(stem)
                  if c['cell_type'] == 'markdown' and ''.join(c['source']).startswith('# '))
-    with browser_page() as (page, blocked):
+    with browser_page(1280, 900) as (page, blocked), shot_on_failure(page, f'site-{site[stem]}'):
         page.goto(page_file.as_uri())
         page.wait_for_load_state('load')
         h1 = page.locator('article h1').first.inner_text().replace('\u2019', "'")  # typographic apostrophes
-        assert title in h1, f'{stem}: h1 is {h1!r}, expected {title!r}'
+        assert title in h1, f'{stem}.ipynb: the page title (h1) is {h1!r}, expected the notebook title {title!r}'
         if _has_math(stem):
             page.wait_for_selector('mjx-container', state='attached', timeout=15000)
-            assert page.locator('mjx-container').count() > 0
-            assert page.locator('mjx-merror').count() == 0, f'{stem}: MathJax reports an error'
+            assert page.locator('mjx-container').count() > 0, f'{stem}.ipynb: the notebook has math, the page none typeset'
+            assert page.locator('mjx-merror').count() == 0, f'{stem}.ipynb: MathJax reports an error in an equation'
         n_plots = _plots(stem)
         if n_plots:
             imgs = page.locator('article img')
-            assert imgs.count() >= 1, f'{stem}: the executed notebook has {n_plots} plots, the page none'
+            assert imgs.count() >= 1, f'{stem}.ipynb: the executed notebook has {n_plots} plots, the page none'
             loaded = page.evaluate("Array.from(document.querySelectorAll('article img')).filter(i => i.naturalWidth > 0).length")
-            assert loaded >= 1, f'{stem}: no plot image loaded'
+            assert loaded >= 1, f'{stem}.ipynb: no plot image loaded'
         text = page.locator('article').inner_text()
         code = '\n'.join(page.locator('article pre').all_inner_texts())
         unshown = [d for d in _exported_defs(stem) if d not in code]  # the implementation, not only its signature
-        assert not unshown, f'{stem}: the source of exported code is missing from the page: {unshown[:3]}'
+        assert not unshown, f'{stem}.ipynb: the source of these exported (#| exports) definitions is missing from the page: {unshown[:3]}'
         leaked = [l for l in _hidden_lines(stem) if l in text]
-        assert not leaked, f'{stem}: text of hidden cells shows on the page: {leaked[:3]}'
+        assert not leaked, f'{stem}.ipynb: text of #| hide cells shows on the page: {leaked[:3]}'
         errors = page.locator('.cell_output .traceback, .output.traceback, .output.stderr:has-text("Error")').count()
-        assert errors == 0, f'{stem}: the page shows {errors} error output(s)'
+        assert errors == 0, f'{stem}.ipynb: the page shows {errors} error output(s)'
+        wide = page.evaluate(_OVERFLOW_JS)
+        assert not wide, (f'{stem}.ipynb: {len(wide)} code block(s) wider than their column at 1280 px (expected every '
+                          f'pre to fit: scrollWidth <= clientWidth); first: {wide[:3]}')
+        if B.part(stem) == 1:
+            shown = page.evaluate(_VISIBLE_TEST_FAIL_JS)
+            assert not shown, (f'{stem}.ipynb (Part I): {len(shown)} test_fail cell(s) visible on the page, expected none '
+                               f'(put them in #| hide cells): {shown[:3]}')
         screenshot(page, f'site-{site[stem]}')
-        assert not blocked, f'{stem}: the page asked the network for {blocked[:3]}'
+        assert not blocked, f'{stem}.ipynb: the page asked the network for {blocked[:3]}'
+
+def _show_docs(stem) -> set:
+    "Names that nbdev's processing gave a show_doc on the page."
+    nb = json.loads((BUILD/'proc'/f'{stem}.ipynb').read_text())
+    return {m.group(1) for c in nb['cells'] if c['cell_type'] == 'code' for m in re.finditer(r'show_doc\(([\w.]+)', ''.join(c['source']))}
+
+def _defs(stem, directive) -> set:
+    "Public names defined at the top level of the notebook's cells marked `#| directive`."
+    out = set()
+    for c in _cells(stem):
+        src = ''.join(c['source'])
+        if c['cell_type'] == 'code' and re.search(rf'^#\|\s*{directive}\s*$', src, re.M) and not re.search(r'^#\|\s*hide\s*$', src, re.M):
+            out |= {m.group(1) for m in re.finditer(r'^(?:def|class)\s+([A-Za-z]\w*)', src, re.M)}
+    return out
+
+@pytest.mark.parametrize('stem', STEMS)
+def test_exported_functions_shown_once(site, stem):
+    # an `#| exports` cell shows its source: no show_doc repeats its signature; an `#| export` cell hides its
+    # source, so show_doc is what documents it
+    docs = _show_docs(stem)
+    repeated = sorted(_defs(stem, 'exports') & docs)
+    assert not repeated, f'{stem}.ipynb: show_doc repeats the signature of #| exports definitions: {repeated}'
+    undocumented = sorted(_defs(stem, 'export') - docs)
+    assert not undocumented, f'{stem}.ipynb: #| export definitions (source hidden) without show_doc: {undocumented}'
 
 def test_no_cdn_anywhere(site):
     bad = []
@@ -87,14 +139,48 @@ def test_no_cdn_anywhere(site):
     assert not bad, bad[:5]
     assert (SITE/'_static'/'mathjax'/'tex-chtml.js').exists()
 
-def test_sidebar_in_chapter_order_and_search(site):
-    with browser_page() as (page, blocked):
+_SIDEBAR_JS = """() => { const out = []; let caption = null;
+    for (const el of document.querySelectorAll('nav.bd-links p.caption, nav.bd-links li.toctree-l1 > a')) {
+        if (el.matches('p.caption')) caption = el.innerText.trim();
+        else out.push([caption, el.getAttribute('href'), el.innerText.trim()]); }
+    return out; }"""
+
+def test_sidebar_part_one_then_part_two(site):
+    # every page exactly once, under its part's caption, Part I (the index first) before Part II
+    with browser_page() as (page, blocked), shot_on_failure(page, 'site-sidebar'):
         page.goto((SITE/'index.html').as_uri())
-        links = page.locator('nav.bd-links a').all_inner_texts()
-        titles = [t.strip() for t in links if t.strip()]
-        assert len(titles) >= len(STEMS) - 1, titles
+        entries = page.evaluate(_SIDEBAR_JS)
+        pages = [Path(href.split('#')[0]).stem or 'index' for _, href, _ in entries]
+        by_page = {v: k for k, v in site.items()}
+        stems = [by_page.get(p, p) for p in pages]
+        dup = sorted({s for s in stems if stems.count(s) > 1})
+        assert not dup, f'pages listed more than once in the sidebar: {dup}'
+        assert sorted(stems) == sorted(STEMS), f'sidebar pages {stems}, expected every notebook once: {STEMS}'
+        assert stems == STEMS, f'sidebar order {stems}, expected {STEMS} (index, Part I, then Part II)'
+        for (caption, _, text), stem in zip(entries, stems):
+            assert caption == B.PARTS[B.part(stem)], f'{stem}.ipynb ({text!r}) is under the caption {caption!r}, expected {B.PARTS[B.part(stem)]!r}'
+        screenshot(page, 'site-index-top', full_page=False)
+        assert not blocked, blocked[:3]
+
+def test_index_chapter_table_links_resolve(site):
+    # every entry of the chapter table on the index page is a link, and it opens a page of the site
+    with browser_page() as (page, blocked), shot_on_failure(page, 'site-index-table'):
+        page.goto((SITE/'index.html').as_uri())
+        rows = page.evaluate("""() => Array.from(document.querySelectorAll('article table tbody tr')).map(tr =>
+            [tr.innerText.split('\\t')[0].slice(0, 60), Array.from(tr.querySelectorAll('a')).map(a => a.href)])""")
+        assert len(rows) >= len(STEMS) - 1, f'the chapter tables have {len(rows)} rows, expected one per notebook ({len(STEMS) - 1})'
+        unlinked = [r for r, links in rows if not links]
+        assert not unlinked, f'chapter table rows without a link: {unlinked[:5]}'
+        broken = [(r, l) for r, links in rows for l in links if l.startswith('file:') and not Path(l.split('#')[0][7:]).exists()]
+        assert not broken, f'chapter table links that do not resolve to a page of _site: {broken[:5]}'
+        linked = {Path(l.split('#')[0]).stem for _, links in rows for l in links}
+        assert set(site[s] for s in STEMS if s != 'index') <= linked, sorted(set(site[s] for s in STEMS if s != 'index') - linked)
+        assert not blocked, blocked[:3]
+
+def test_search(site):
+    with browser_page() as (page, blocked), shot_on_failure(page, 'site-search'):
         page.goto((SITE/'search.html').as_uri() + '?q=check_sequence')
         page.wait_for_selector('#search-results li', timeout=15000)
-        assert page.locator('#search-results li').count() >= 1
+        assert page.locator('#search-results li').count() >= 1, 'searching check_sequence finds no page'
         screenshot(page, 'site-search', full_page=False)
         assert not blocked, blocked[:3]

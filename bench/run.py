@@ -1,16 +1,16 @@
 """`make bench`: every benchmark of rnn_lit, measured side by side in one run, printed as one table.
 
-Each tests/bench/bench_*.py runs in its own process (its peak memory is reported) and returns rows
+Each bench/bench_*.py runs in its own process (its peak memory is reported) and returns rows
 (benchmark, measure, value, goal). Added here: nbdev_test wall time per notebook and in total, the site
 render time from executed notebooks, and the time `import rnn_lit` adds to `import torch`.
 
-  python tests/bench/run.py [--quick] [--only NAME ...]
+  python bench/run.py [--quick] [--only NAME ...]
 """
 import json, math, os, platform, re, resource, subprocess, sys, time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-ROOT = HERE.parent.parent
+ROOT = HERE.parent
 
 def print_table(rows):
     "Print benchmark rows as an aligned text table."

@@ -4,7 +4,7 @@ The lab's callback rebuilds a 24-unit ScratchRNN, computes ||dh_L/dh_k|| for eve
 a new figure. Measured: the median wall time (and CPU time) from setting a control to the drawn figure (rendered to pixels with the Agg
 backend), for each of its three controls at the longest sequence (L = 100), and `jacobian_norms` alone.
 
-  python tests/bench/bench_gradients.py [--quick]
+  python bench/bench_gradients.py [--quick]
 """
 import os, statistics, sys, time
 os.environ.setdefault('MPLBACKEND', 'Agg')

@@ -1,7 +1,7 @@
 """Speed of `manual_bptt` (forward + hand-written backward) against a forward pass plus autograd's backward.
 
 `rows(quick=False)` returns the measurements as a list of dicts (benchmark, measure, value, goal);
-`python tests/bench/bench_bptt.py [--quick]` prints them as a table. The contenders are timed in turn
+`python bench/bench_bptt.py [--quick]` prints them as a table. The contenders are timed in turn
 inside every repeat (interleaved), so a burst of load on a shared machine hits all of them alike;
 the table gives the median of each and the ratio of the medians, in wall-clock time and in CPU time
 (`time.process_time`). On a busy machine a Python loop is preempted many times, which inflates wall
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run from a checkout without installing
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout without installing
 from rnn_lit.bptt import manual_bptt
 
 SIZES = [dict(L=64, N=32, H_in=28, H_out=128), dict(L=25, N=1, H_in=65, H_out=100)]  # issue 8's two shapes

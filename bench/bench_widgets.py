@@ -1,7 +1,7 @@
 """Widget redraw latency: for every chapter's `*_widget()`, the time from setting its main control to the
 redrawn figure rendered as a PNG (the callback runs synchronously when the value changes, as in a kernel).
 
-  python tests/bench/bench_widgets.py [--quick]
+  python bench/bench_widgets.py [--quick]
 """
 import importlib, inspect, os, pkgutil, statistics, sys, time
 os.environ.setdefault('MPLBACKEND', 'Agg')

@@ -1,13 +1,13 @@
 """Speed of ScratchRNN against torch.nn.RNN on the CPU: forward + backward, side by side.
 
-Run from the repository root: `python tests/bench/bench_forward.py [--quick] [--threads N]`.
+Run from the repository root: `python bench/bench_forward.py [--quick] [--threads N]`.
 Not collected by pytest (the file name does not start with `test_`). `rows()` returns the table for `make bench`.
 Each repeat times torch, then the scratch models, in alternating order (interleaved, so a burst of load on a shared
 machine hits both); the figures are medians over repeats, and the ratios are scratch / torch.
 """
 import sys, time, statistics, resource
 from pathlib import Path
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script from anywhere
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 import torch
 from torch import nn
 from rnn_lit.forward import ScratchRNN, rnn_unroll

@@ -1,7 +1,7 @@
 """Step-by-step prediction: carrying the hidden state (`predict_steps`) against re-running the whole prefix after each word.
 
 Prints the time of each and the ratio for a few sentence lengths (also part of `make bench`):
-    python tests/bench/bench_stepwise.py
+    python bench/bench_stepwise.py
 Timings on a shared machine are noisy; the ratio is what matters (it should grow about like (L+1)/2).
 """
 import time

@@ -11,13 +11,13 @@ continuing where its previous slice stopped. Printed: the median characters per 
 (goal >= 30), and the validation loss (nats per character, on the same held-out 10,000 characters) each model
 reached after the same total wall time. Not collected by pytest (no test_ prefix); run it directly:
 
-    python tests/bench/bench_lm.py            # full: 3 x 10 s slices per model (about a minute and a half)
-    python tests/bench/bench_lm.py --quick    # 2 x 3 s slices per model
+    python bench/bench_lm.py            # full: 3 x 10 s slices per model (about a minute and a half)
+    python bench/bench_lm.py --quick    # 2 x 3 s slices per model
 """
 import argparse, math, os, platform, resource, statistics, sys, time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # this checkout's rnn_lit, not an installed one
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's rnn_lit, not an installed one
 import numpy as np
 import torch
 from rnn_lit.core import set_seed

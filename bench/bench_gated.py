@@ -1,6 +1,6 @@
 """Speed of ScratchLSTM / ScratchGRU against torch.nn.LSTM / nn.GRU on the CPU: forward + backward, side by side.
 
-Run from the repository root: `python tests/bench/bench_gated.py [--quick] [--threads N]`.
+Run from the repository root: `python bench/bench_gated.py [--quick] [--threads N]`.
 Not collected by pytest (the file name does not start with `test_`). `rows()` returns the table for `make bench`.
 Each repeat times every model once, in alternating order (interleaved, so a burst of load on a shared machine hits
 all of them); the figures are medians over repeats, and the ratios are scratch / torch. All models run under the
@@ -10,7 +10,7 @@ kernel `nn.LSTM` uses on the CPU in float32 (`nn.GRU` has none).
 """
 import gc, os, sys, time, statistics
 from pathlib import Path
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script from anywhere
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 import torch
 from torch import nn
 from rnn_lit.gated import ScratchLSTM, ScratchGRU, lstm_layer_plain, gru_layer_plain, lstm_backend, lstm_kernels_status
