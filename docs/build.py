@@ -166,7 +166,8 @@ def process(path:str, dest:str) -> None:
 # ---------------------------------------------------------------- 3. convert
 _DIRECTIVE = re.compile(r'^#\|\s*([\w-]+)\s*:?\s*(.*?)\s*$')
 _TAGS = {('echo', 'false'): 'remove-input', ('output', 'false'): 'remove-output',
-         ('include', 'false'): 'remove-cell'}
+         ('include', 'false'): 'remove-cell',
+         ('solution', ''): 'hide-cell'}  # an exercise's checked solution: folded until the reader opens it
 _LINK_ATTR = re.compile(r'(\]\([^)\s]*\))\{[^}\n]*\}')
 _WIDGET = 'application/vnd.jupyter.widget-view+json'
 _ANSI = re.compile(r'\x1b\[[0-9;?]*[A-Za-z]')

@@ -68,6 +68,18 @@ _OVERFLOW_JS = """() => Array.from(document.querySelectorAll('article pre')).fil
 _VISIBLE_TEST_FAIL_JS = """() => Array.from(document.querySelectorAll('article pre')).filter(p => /\\btest_fail\\s*\\(/.test(p.textContent)
     && p.checkVisibility())  /* false inside a closed <details>: a folded cell */.map(p => p.textContent.trim().split('\\n')[0].slice(0, 100))"""
 
+_VISIBLE_SOLUTION_JS = """lines => Array.from(document.querySelectorAll('article pre')).filter(p => p.checkVisibility()
+    && lines.some(l => p.textContent.includes(l))).map(p => p.textContent.trim().split('\\n')[0].slice(0, 100))"""
+
+def _solution_lines(stem) -> list:
+    "The first code line of each `#| solution` cell of the notebook (the site folds those cells)."
+    out = []
+    for c in _cells(stem):
+        src = ''.join(c['source'])
+        if c['cell_type'] == 'code' and re.search(r'^#\|\s*solution\s*$', src, re.M):
+            out += [l.strip() for l in src.splitlines() if l.strip() and not l.startswith('#')][:1]
+    return out
+
 @pytest.mark.parametrize('stem', STEMS)
 def test_page(site, stem):
     page_file = SITE/f'{site[stem]}.html'
@@ -100,6 +112,8 @@ def test_page(site, stem):
         wide = page.evaluate(_OVERFLOW_JS)
         assert not wide, (f'{stem}.ipynb: {len(wide)} code block(s) wider than their column at 1280 px (expected every '
                           f'pre to fit: scrollWidth <= clientWidth); first: {wide[:3]}')
+        folded = page.evaluate(_VISIBLE_SOLUTION_JS, _solution_lines(stem))
+        assert not folded, f'{stem}.ipynb: an exercise solution (#| solution cell) shows unfolded on the page: {folded[:3]}'
         if B.part(stem) == 1:
             shown = page.evaluate(_VISIBLE_TEST_FAIL_JS)
             assert not shown, (f'{stem}.ipynb (Part I): {len(shown)} test_fail cell(s) visible on the page, expected none '

@@ -180,3 +180,23 @@ def test_no_cell_mixes_an_import_with_other_code():
             if any(isinstance(n, (ast.Import, ast.ImportFrom)) for n in nodes) and any(isinstance(n, (ast.Expr, ast.Assign)) for n in nodes):
                 found.append(f'{stem}.ipynb cell {i}: {src.strip().splitlines()[-1][:70]}')
     assert not found, f'cells that mix an import with other code (put the import in a cell of its own): {found}'
+
+def _chapter_sections(path:Path) -> tuple:
+    "The level-2 headings of a notebook's markdown and the number of its `#| solution` cells."
+    import json
+    cells = json.loads(path.read_text())['cells']
+    heads = [l[3:].strip() for c in cells if c['cell_type'] == 'markdown' for l in ''.join(c['source']).splitlines() if l.startswith('## ')]
+    sols = sum(c['cell_type'] == 'code' and re.search(r'^#\|\s*solution\s*$', ''.join(c['source']), re.M) is not None for c in cells)
+    return heads, sols
+
+def test_every_lesson_ends_with_exercises_and_references():
+    # issue 15: each Part I chapter ends with 2-4 exercises, each with a checked solution, and its references
+    bad = {}
+    for path in sorted((ROOT/'nbs').glob('0[1-8]*.ipynb')):
+        heads, sols = _chapter_sections(path)
+        problems = [m for m, ok in (('no "## Exercises"', 'Exercises' in heads), ('no "## References"', 'References' in heads),
+                                     (f'{sols} #| solution cells, expected 2-4', 2 <= sols <= 4)) if not ok]
+        if 'Exercises' in heads and 'References' in heads and heads.index('Exercises') > heads.index('References'):
+            problems.append('References before Exercises')
+        if problems: bad[path.name] = problems
+    assert not bad, f'lesson chapters without their closing sections: {bad}'
