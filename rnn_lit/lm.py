@@ -5,9 +5,9 @@
 # %% auto #0
 __all__ = ['CELLS', 'number_words', 'human_numbers', 'stdlib_text', 'Vocab', 'batchify', 'segments', 'recurrent_layer',
            'LanguageModel', 'segment_loss', 'SegmentBatches', 'lm_step', 'lm_loss', 'train_segments', 'evaluate_lm',
-           'fit_lm', 'char_data', 'sample', 'hidden_trace', 'text_features', 'neuron_correlations', 'top_neurons',
-           'activation_html', 'plot_activation', 'neuron_widget', 'MinCharRNN', 'min_char_rnn_torch_loss',
-           'min_char_rnn_train', 'min_char_rnn_loss']
+           'fit_lm', 'char_data', 'sample', 'plot_learning_curve', 'hidden_trace', 'text_features',
+           'neuron_correlations', 'top_neurons', 'activation_html', 'plot_activation', 'neuron_widget', 'MinCharRNN',
+           'min_char_rnn_torch_loss', 'min_char_rnn_train', 'min_char_rnn_loss']
 
 # %% ../nbs/08_language_models.ipynb #474584ca
 import html
@@ -111,16 +111,16 @@ class Vocab:
         return self.sep.join(self.itos[int(i)] for i in ids)
 
 # %% ../nbs/08_language_models.ipynb #88ac1382
-def batchify(ids:Tensor, # the token ids of the whole corpus, shape (T_total,)
+def batchify(ids:Tensor, # the token ids of the whole corpus, shape (number of tokens,)
              batch_size:int, # N, the number of parallel streams
-            ) -> Tensor: # (T, N): column j is the j-th contiguous piece of the corpus
+            ) -> Tensor: # (M, N): column j is the j-th contiguous piece of the corpus
     "Lay the corpus out as `batch_size` contiguous streams side by side, dropping the few ids that do not fit."
     check_int(batch_size, 'batch_size')
-    T = len(ids) // batch_size
-    if T < 2: raise ValueError(f"ids: expected at least {2 * batch_size} tokens (2 * batch_size), got {len(ids)}")
-    return ids[:T * batch_size].view(batch_size, T).T.contiguous()  # (T, N)
+    M = len(ids) // batch_size  # tokens per stream
+    if M < 2: raise ValueError(f"ids: expected at least {2 * batch_size} tokens (2 * batch_size), got {len(ids)}")
+    return ids[:M * batch_size].view(batch_size, M).T.contiguous()  # (M, N)
 
-def segments(data:Tensor, # the batchified corpus, shape (T, N)
+def segments(data:Tensor, # the batchified corpus, shape (M, N)
              seq_len:int, # the number of time steps per segment, the truncation length of BPTT
             ) -> list: # the start row of each full segment
     "The start rows of the full `seq_len`-long segments of `data` (each needs one more row for its targets)."
@@ -189,14 +189,14 @@ def segment_loss(model:nn.Module, # a LanguageModel
     x, y = x.to(device), y.to(device)  # no copy when they are there already
     logits, state = model(x, state)
     if not every_step: logits, y = logits[-1:], y[-1:]
-    logits = logits.reshape(-1, logits.shape[-1])  # (L*N, V)
+    logits = logits.reshape(-1, logits.shape[-1])  # (L*N, C)
     loss = F.cross_entropy(logits, y.reshape(-1))
     return loss, (logits.argmax(-1) == y.reshape(-1)).sum().item(), y.numel(), state
 
 # %% ../nbs/08_language_models.ipynb #2497d9b2
 class SegmentBatches:
     "The segments (x, y) of batchified data for truncated BPTT, in order, or in a new random order at every pass."
-    def __init__(self, data:Tensor, # the batchified ids, (T, N)
+    def __init__(self, data:Tensor, # the batchified ids, (M, N)
                  seq_len:int, # L, the truncation length of BPTT
                  shuffle:bool=False, # a new random order at every pass (only sensible when the state is not carried)
                  seed:int=None, # seed of the order; None draws it from torch's global generator (set by `set_seed`)
@@ -231,7 +231,7 @@ def lm_loss(stateful:bool=True, # carry the hidden state across segments
 
 # %% ../nbs/08_language_models.ipynb #57c733f5
 def train_segments(model:nn.Module, # a LanguageModel
-                   data:Tensor, # the batchified training ids, (T, N)
+                   data:Tensor, # the batchified training ids, (M, N)
                    seq_len:int, # L, the truncation length of BPTT
                    opt:torch.optim.Optimizer, # the optimizer over model's parameters
                    sched=None, # a learning-rate scheduler stepped after each update, or None
@@ -248,7 +248,7 @@ def train_segments(model:nn.Module, # a LanguageModel
 # %% ../nbs/08_language_models.ipynb #65f89fb9
 @torch.no_grad()
 def evaluate_lm(model:nn.Module, # a LanguageModel
-             data:Tensor, # batchified ids, (T, N), on any device (moved to the model's once)
+             data:Tensor, # batchified ids, (M, N), on any device (moved to the model's once)
              seq_len:int, # L, the segment length
              stateful:bool=True, # carry the state across segments
              every_step:bool=True, # score every position, or only the last of each segment
@@ -273,14 +273,15 @@ class _EpochRows:
                               seconds=time.perf_counter() - self.t0))
 
 def fit_lm(model:nn.Module, # a LanguageModel
-           train:Tensor, # batchified training ids, (T, N)
-           valid:Tensor, # batchified validation ids, (T_valid, N)
+           train:Tensor, # batchified training ids, (M, N)
+           valid:Tensor, # batchified validation ids, (M_valid, N)
            seq_len:int, # L, the truncation length of BPTT
            epochs:int=1, # passes over `train`
            lr:float=3e-3, # the peak learning rate of the one-cycle schedule
            stateful:bool=True, # carry the hidden state across segments
            every_step:bool=True, # score every position, or only the last of each segment
            clip:float=1.0, # the gradient-norm clip, or None
+           callbacks:list=(), # more `fit` callbacks, e.g. one that samples during training
           ) -> list: # one dict per epoch: epoch, train_loss, valid_loss, valid_acc, seconds
     "Train `model` for `epochs` with the training loop's `fit`, AdamW and a one-cycle schedule; return one row per epoch."
     check_int(epochs, 'epochs')
@@ -288,7 +289,7 @@ def fit_lm(model:nn.Module, # a LanguageModel
     batches = SegmentBatches(train, seq_len, shuffle=not stateful)
     loss, rows = lm_loss(stateful, every_step), _EpochRows(valid, seq_len, stateful, every_step)
     fit(model, batches, loss, epochs, lr, clip=clip, opt_func=partial(torch.optim.AdamW, weight_decay=0.01),
-        sched_func=partial(torch.optim.lr_scheduler.OneCycleLR, max_lr=lr), callbacks=[loss, rows] if stateful else [rows])
+        sched_func=partial(torch.optim.lr_scheduler.OneCycleLR, max_lr=lr), callbacks=([loss, rows] if stateful else [rows]) + list(callbacks))
     return rows.rows
 
 # %% ../nbs/08_language_models.ipynb #2eee3be0
@@ -296,7 +297,7 @@ def char_data(text:str, # the corpus
               batch_size:int=32, # N, the number of parallel streams
               valid_frac:float=0.1, # the fraction at the end of `text` kept for validation
               vocab:Vocab=None, # the vocabulary; None builds it from `text`
-             ) -> tuple: # (vocab, train (T, N), valid (T_valid, N))
+             ) -> tuple: # (vocab, train (M, N), valid (M_valid, N))
     "A character vocabulary and the batchified train and validation ids of `text`."
     if isinstance(valid_frac, bool) or not isinstance(valid_frac, (int, float)) or not 0 < valid_frac < 1: raise ValueError(f"valid_frac: expected a number between 0 and 1, got {valid_frac!r}")
     vocab = vocab or Vocab.from_text(text)
@@ -321,7 +322,7 @@ def sample(model:nn.Module, # a trained LanguageModel
     if len(ids) == 0: raise ValueError("prime: expected at least one token, got an empty prime")
     was_training, device = model.training, next(model.parameters()).device
     model.eval()
-    logits, state = model(ids.view(-1, 1).to(device))  # (L, 1, V)
+    logits, state = model(ids.view(-1, 1).to(device))  # (L, 1, C)
     out = []
     for _ in range(n):
         p = torch.softmax(logits[-1, 0].double() / temperature, dim=-1)  # float64: tiny temperatures stay exact
@@ -330,6 +331,22 @@ def sample(model:nn.Module, # a trained LanguageModel
         logits, state = model(i.view(1, 1).to(device), state)
     model.train(was_training)
     return vocab.decode(out)
+
+# %% ../nbs/08_language_models.ipynb #15c7aec6
+def plot_learning_curve(train_loss:list, # the training loss of every step
+                        steps:list, # the steps at which the validation loss was measured
+                        valid_loss:list, # the validation loss at those steps
+                        ax=None, # a matplotlib Axes, or None for a new figure
+                       ):
+    "The training loss per step (grey) and the validation loss at the numbered snapshots (red); returns the Axes."
+    ax = get_ax(ax, figsize=(7, 3.5))
+    ax.plot(range(1, len(train_loss) + 1), train_loss, color='0.7', lw=1, label='training loss (each segment)')
+    ax.plot(steps, valid_loss, 'o-', color='C3', label='validation loss')
+    for i, (s, v) in enumerate(zip(steps, valid_loss)):
+        ax.annotate(str(i + 1), (s, v), textcoords='offset points', xytext=(4, 6), fontsize=8)
+    ax.set(xlabel='training step', ylabel='loss (nats per character)')
+    ax.legend()
+    return ax
 
 # %% ../nbs/08_language_models.ipynb #94751264
 @torch.no_grad()
@@ -351,22 +368,36 @@ def hidden_trace(model:nn.Module, # a LanguageModel
     return torch.stack(rows).cpu()
 
 # %% ../nbs/08_language_models.ipynb #70f58a88
-def text_features(text:str, # source code
+def _in_string(text:str) -> np.ndarray:
+    "1 where the state after reading a character is inside a Python string literal, else 0."
+    mask, quote, comment, t = np.zeros(len(text)), None, False, 0
+    while t < len(text):
+        ch = text[t]
+        if quote is None:
+            if comment or ch == '#': comment = ch != '\n'  # a comment runs to the end of its line
+            elif ch in '\'"':
+                quote = ch * 3 if text.startswith(ch * 3, t) else ch
+                mask[t:t + len(quote)] = 1; t += len(quote); continue
+        elif ch == '\\': mask[t:t + 2] = 1; t += 2; continue  # an escaped character never closes the string
+        elif text.startswith(quote, t):
+            mask[t:t + len(quote) - 1] = 1; t += len(quote); quote = None; continue  # outside once the last quote is read
+        elif ch == '\n' and len(quote) == 1: quote = None  # an unclosed one-line string ends with its line
+        else: mask[t] = 1
+        t += 1
+    return mask
+
+def text_features(text:str, # Python source
                  ) -> dict: # name -> float array of shape (len(text),)
-    "Per-character features of source text: `in_string` (0/1), `indent` (spaces) and `column` (position in the line)."
-    in_string, indent, column = (np.zeros(len(text)) for _ in range(3))
-    quote, col, ind, leading = None, 0, 0, True
+    "Per-character features of source text, after reading each character: `in_string` (0/1), `indent` (spaces) and `column` (position in the line)."
+    indent, column = np.zeros(len(text)), np.zeros(len(text))
+    col, ind, leading = 0, 0, True
     for t, ch in enumerate(text):
-        if ch == '\n': quote, col, ind, leading = None, 0, 0, True
+        if ch == '\n': col, ind, leading = 0, 0, True
         else:
             leading = leading and ch == ' '
             ind, col = ind + leading, col + 1
-        if quote is None and ch in '\'"': quote, in_string[t] = ch, 1
-        elif quote is not None:
-            in_string[t] = 1
-            if ch == quote: quote = None
         indent[t], column[t] = ind, col
-    return dict(in_string=in_string, indent=indent, column=column)
+    return dict(in_string=_in_string(text), indent=indent, column=column)
 
 # %% ../nbs/08_language_models.ipynb #ba53d834
 def neuron_correlations(states:Tensor, # activations, (L, H_out)

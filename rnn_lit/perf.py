@@ -72,6 +72,7 @@ def plot_cost(sizes, # the sizes measured (x axis)
               times:dict, # name -> seconds at each size, as `sweep` returns
               xlabel:str, # the x axis label, e.g. 'sequence length L'
               slope:float=None, # an expected exponent to draw as a dashed reference line
+              last:int=None, # fit each legend's slope to the last `last` sizes only (None: all of them), as `loglog_slope`
               ax=None, # a matplotlib Axes, or None for a new figure
              ):
     "Times against sizes on log-log axes, one line per model, scratch models solid and torch's dashed."
@@ -79,7 +80,7 @@ def plot_cost(sizes, # the sizes measured (x axis)
     for name, ts in times.items():
         family = name.split()[-1].lower().replace('scratch', '')
         ax.plot(sizes, np.asarray(ts) * 1e3, 'o-' if 'torch' not in name else 's--', color=model_color(family),
-                label=f'{name} (slope {loglog_slope(sizes, ts, last=3):.2f})')
+                label=f'{name} (slope {loglog_slope(sizes, ts, last=last):.2f})')
     if slope is not None:
         x = np.asarray(sizes, dtype=float); ref = np.asarray(next(iter(times.values())))[-1] * 1e3
         ax.plot(x, ref * (x / x[-1]) ** slope, ':', color='black', label=f'slope {slope:g}')
