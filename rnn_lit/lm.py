@@ -26,7 +26,7 @@ import matplotlib.pyplot as plt
 import ipywidgets as widgets
 from .core import check_int, set_seed, get_ax, renamed
 import rnn_lit.train
-from .train import fit, StatefulLoss, detach_state
+from .train import fit, StatefulLoss, detach_state, adamw_one_cycle
 
 # %% ../nbs/08_language_models.ipynb #159f434f
 _ONES = ('zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen '
@@ -288,8 +288,8 @@ def fit_lm(model:nn.Module, # a LanguageModel
     if not (isinstance(lr, (int, float)) and 0 < lr < math.inf): raise ValueError(f"lr: expected a positive finite number, got {lr!r}")
     batches = SegmentBatches(train, seq_len, shuffle=not stateful)
     loss, rows = lm_loss(stateful, every_step), _EpochRows(valid, seq_len, stateful, every_step)
-    fit(model, batches, loss, epochs, lr, clip=clip, opt_func=partial(torch.optim.AdamW, weight_decay=0.01),
-        sched_func=partial(torch.optim.lr_scheduler.OneCycleLR, max_lr=lr), callbacks=([loss, rows] if stateful else [rows]) + list(callbacks))
+    fit(model, batches, loss, epochs, lr, clip=clip, callbacks=([loss, rows] if stateful else [rows]) + list(callbacks),
+        **adamw_one_cycle(lr))  # the recipe `rnn-lit train` uses too
     return rows.rows
 
 # %% ../nbs/08_language_models.ipynb #2eee3be0
