@@ -414,7 +414,7 @@ def adding_loss(model:nn.Module, # a model mapping (N, L, 2) to (N,)
     "The adding problem's training loss: mean squared error of the predictions."
     return nn.functional.mse_loss(model(x), y)
 
-def fit_adding(model:nn.Module, # a model mapping (N, T, 2) to (N,), e.g. a LastStepRegressor
+def fit_adding(model:nn.Module, # a model mapping (N, L, 2) to (N,), e.g. a LastStepRegressor
                T:int, # the sequence length L
                steps:int, # how many batches to train on, each drawn fresh
                batch_size:int=64, # N, sequences per batch

@@ -168,7 +168,7 @@ def train_with_clipping(model:nn.Module, # maps `input` to a prediction of the s
                         target:Tensor, # the training targets
                         steps:int, # the number of SGD steps
                         lr:float, # the learning rate
-                        max_norm:float|None=None, # the clipping threshold c for the gradient norm; None: no clipping
+                        max_norm:float|None=None, # the clipping threshold κ for the gradient norm; None: no clipping
                         weight:Tensor|None=None, # a parameter to watch, e.g. the RNN's W_hh: its sigma_max is recorded at each step
                        ) -> dict: # {'loss': [...], 'grad_norm': [...]} (+ 'sigma_max' with `weight`), one entry per step taken
     "Full-batch SGD on the mean squared error, optionally clipping the gradient norm; stops at the first non-finite loss."

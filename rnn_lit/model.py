@@ -125,7 +125,7 @@ def draw_sequence_shapes(shapes:dict=None, # name -> (steps t with an input x_t,
 def blank_tasks_28(gaps=range(6), # the filler lengths to include
                    n_train:int=200, # training sentences per gap
                    n_valid:int=100, # held-out sentences per gap
-                   seed:int=0, # seed of the draw (gap g uses seed + g)
+                   seed:int=0, # seed of the draw (a gap uses seed + gap)
                   ) -> dict: # gap -> BlankTask, all with the same 28-word vocabulary
     "Chapter 1's fill-in-the-blank tasks with a 28-word dictionary and 10 answers: one star per country, the article's filler words."
     return {g: make_blank_task(g, n_train, n_valid, seed=seed + g, subjects_per_answer=1, fillers=BOLT_FILLER) for g in gaps}
@@ -211,7 +211,7 @@ def predict_steps(model:Model, # a Model
     for t in range(x.shape[1]):
         out_t, hidden = model(x[:, t:t + 1], hidden)  # (N, output_size): one step, state carried
         outs.append(out_t)
-    return torch.stack(outs, 1).reshape(-1, outs[0].shape[-1]), hidden  # (N*L, output_size), rows i*L + t
+    return torch.stack(outs, 1).reshape(-1, outs[0].shape[-1]), hidden  # (N*L, output_size), rows n*L + t
 
 # %% ../nbs/07_pytorch.ipynb #daaea6d7
 def plot_steps(words:list, # the sentence's tokens
