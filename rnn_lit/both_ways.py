@@ -56,48 +56,48 @@ def plot_influence(forward:Tensor, # (L, L): ||d y_t / d x_s|| of the forward ha
     return axes
 
 # %% ../nbs/07a_both_ways.ipynb #7a000012
-def packed_layout(lengths:list, # l_b, the length of each sequence, in the caller's order
+def packed_layout(lengths:list, # l_n, the length of each sequence, in the caller's order
                  ) -> tuple: # (batch_sizes B_t, the order longest first, positions: one list of data rows per sequence)
-    "Where pack_padded_sequence puts each step: B_t = #{b : l_b >= t}, and the row of the packed data of step t of sequence b."
-    lengths = [check_int(l, 'lengths[b]') for l in lengths]
-    order = sorted(range(len(lengths)), key=lambda b: -lengths[b])  # longest first (ties keep the caller's order)
+    "Where pack_padded_sequence puts each step: B_t = #{n : l_n >= t}, and the row of the packed data of step t of sequence n."
+    lengths = [check_int(l, 'lengths[n]') for l in lengths]
+    order = sorted(range(len(lengths)), key=lambda n: -lengths[n])  # longest first (ties keep the caller's order)
     batch_sizes = [sum(l >= t for l in lengths) for t in range(1, max(lengths) + 1)]
     starts = np.cumsum([0] + batch_sizes)  # the first row of step t is starts[t-1]
-    rank = {b: i for i, b in enumerate(order)}  # sequence b is row rank[b] of every step it has
-    positions = [[int(starts[t]) + rank[b] for t in range(lengths[b])] for b in range(len(lengths))]
+    rank = {n: i for i, n in enumerate(order)}  # sequence n is row rank[n] of every step it has
+    positions = [[int(starts[t]) + rank[n] for t in range(lengths[n])] for n in range(len(lengths))]
     return batch_sizes, order, positions
 
 # %% ../nbs/07a_both_ways.ipynb #7a000016
-def plot_packed_layout(lengths:list, # l_b, the length of each sequence, in the caller's order
+def plot_packed_layout(lengths:list, # l_n, the length of each sequence, in the caller's order
                        ax=None, # a matplotlib Axes, or None for a new figure
                       ):
     "The packed layout of a batch: a grid of steps (columns) by sequences (rows, longest first), each cell its data row."
     batch_sizes, order, positions = packed_layout(lengths)
     T, N = len(batch_sizes), len(lengths)
     ax = get_ax(ax, figsize=(max(4, 0.6 * T + 1.5), 0.5 * N + 1.4))
-    for row, b in enumerate(order):
+    for row, n in enumerate(order):
         for t in range(T):
-            real = t < lengths[b]
+            real = t < lengths[n]
             ax.add_patch(plt.Rectangle((t, row), 1, 1, fc='#9ecae1' if real else '#eeeeee', ec='white', lw=2))
-            if real: ax.text(t + 0.5, row + 0.5, str(positions[b][t]), ha='center', va='center', fontsize=9)
+            if real: ax.text(t + 0.5, row + 0.5, str(positions[n][t]), ha='center', va='center', fontsize=9)
     for t, B_t in enumerate(batch_sizes): ax.text(t + 0.5, -0.3, f'$B_{{{t + 1}}}={B_t}$', ha='center', va='bottom', fontsize=8)
     ax.set_xlim(0, T); ax.set_ylim(N, -0.9)
     ax.set_xticks(np.arange(T) + 0.5, [str(t) for t in range(1, T + 1)])
-    ax.set_yticks(np.arange(N) + 0.5, [f'b={b} ($l_b$={lengths[b]})' for b in order])
+    ax.set_yticks(np.arange(N) + 0.5, [f'n={n} ($l_n$={lengths[n]})' for n in order])
     ax.set_xlabel('step t'); ax.set_title('packed data rows (grey: padding, left out)', fontsize=10)
     ax.tick_params(length=0)
     for side in ax.spines.values(): side.set_visible(False)
     return ax
 
 # %% ../nbs/07a_both_ways.ipynb #7a00001a
-def rnn_packed(packed:PackedSequence, # the batch, made by pack_padded_sequence; data (sum of l_b, H_in)
+def rnn_packed(packed:PackedSequence, # the batch, made by pack_padded_sequence; data (sum of l_n, H_in)
                h0:Tensor, # the initial states, (N, H_out), in the caller's order
                W_xh:Tensor, # input-to-hidden weights, (H_out, H_in)
                W_hh:Tensor, # hidden-to-hidden weights, (H_out, H_out)
                b_xh:Tensor, # input-side bias, (H_out,)
                b_hh:Tensor, # hidden-side bias, (H_out,)
                nonlinearity:str='tanh', # F: 'tanh', 'relu' or 'sigmoid'
-              ) -> tuple: # (output data (sum of l_b, H_out), in the packed layout; each sequence's last state (N, H_out))
+              ) -> tuple: # (output data (sum of l_n, H_out), in the packed layout; each sequence's last state (N, H_out))
     "An RNN over a packed batch: at step t only the B_t sequences that have a step t move; the others keep their state."
     F = getattr(torch, nonlinearity)
     h = h0 if packed.sorted_indices is None else h0[packed.sorted_indices]  # longest first
@@ -111,7 +111,7 @@ def rnn_packed(packed:PackedSequence, # the batch, made by pack_padded_sequence;
     return torch.cat(outputs), last
 
 # %% ../nbs/07a_both_ways.ipynb #7a00001e
-def packed_widget(lengths:str='2, 5, 3, 3', # the lengths l_b at first, separated by commas
+def packed_widget(lengths:str='2, 5, 3, 3', # the lengths l_n at first, separated by commas
                  ) -> widgets.interactive:
     "A text box of sequence lengths, drawing the packed layout of that batch (plot_packed_layout)."
     def show(lengths):
