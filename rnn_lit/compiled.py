@@ -22,9 +22,8 @@ import threading
 import importlib.resources
 from pathlib import Path
 import torch
-from torch.autograd.function import once_differentiable
 from .core import autocast_dtype
-from .fast_gated import lstm_layer
+from .fast_gated import lstm_layer, lstm_layer_autograd, _recompute_grads
 
 # %% ../nbs/14_compiled_lstm.ipynb #3f256865
 def c_source(name:str, # a file of rnn_lit/csrc: 'lstm_common.h', 'gemm.c' or 'lstm.c'
@@ -242,15 +241,17 @@ class CompiledLSTMLayerFunction(torch.autograd.Function):
         _c_function('lstm_forward', x.dtype)(L, N, H_in, H, XH.data_ptr(), P.data_ptr(), G.data_ptr(), cs.data_ptr(),
                                               tcs.data_ptr(), hs.data_ptr(), XHT.data_ptr() if keep else None,
                                               _threads(N * K * 4 * H))
-        if keep: ctx.save_for_backward(XHT, W_ih, W_hh, G, cs, tcs)
+        if keep: ctx.save_for_backward(XHT, W_ih, W_hh, G, cs, tcs, x, h0, c0, b_ih, b_hh)  # the inputs too, for a double backward
         ctx.has_bias = b_ih is not None
         return hs, hs[L - 1].clone(), cs[L].clone()
 
     @staticmethod
-    @once_differentiable
     def backward(ctx, d_output, d_h_n, d_c_n):
         "Gradients of (x, h0, c0, W_ih, W_hh, b_ih, b_hh), by the equations of `LSTMLayerFunction`."
-        XHT, W_ih, W_hh, G, cs, tcs = ctx.saved_tensors
+        XHT, W_ih, W_hh, G, cs, tcs, x, h0, c0, b_ih, b_hh = ctx.saved_tensors
+        if torch.is_grad_enabled():  # create_graph=True: the plain route of Fast gated layers, which autograd differentiates again
+            return _recompute_grads(ctx, lambda *a: lstm_layer_autograd(*a)[:3], (x, h0, c0, W_ih, W_hh, b_ih, b_hh),
+                                    (d_output, d_h_n, d_c_n))
         L, N, H = tcs.shape
         H_in, LN = XHT.shape[0] - H, L * N
         d_output = d_output.contiguous()

@@ -187,21 +187,20 @@ class ScratchRNN(ScratchRNNBase):
                  nonlinearity:str='tanh', # F: 'tanh', 'relu' or 'sigmoid' (torch.nn.RNN has no sigmoid)
                  bias:bool=True, # whether the layers have the biases b_xh and b_hh
                  batch_first:bool=False, # if True, batched input and output are (N, L, ...) instead of (L, N, ...)
+                 dropout:float=0.0, # as torch: the probability of zeroing each output of a layer below the top one, in training
+                 bidirectional:bool=False, # as torch: each layer also reads the sequences backwards (Reading both ways)
+                 device=None, # where the parameters are made, as for torch's modules
+                 dtype=None, # the parameters' dtype, as for torch's modules
                 ):
         activation(nonlinearity)  # rejects an unknown name here rather than at the first forward
-        super().__init__(f'RNN_{nonlinearity.upper()}', input_size, hidden_size, num_layers, bias, batch_first)
+        super().__init__(f'RNN_{nonlinearity.upper()}', input_size, hidden_size, num_layers, bias, batch_first,
+                         dropout, bidirectional, device=device, dtype=dtype)
         self.nonlinearity = nonlinearity
 
-    def _layer(self, x, h, k):
-        "Layer `k` over the sequence x (L, N, H_in) from h_0 = `h` (N, H_out): the recurrence, with layer k's weights."
-        return rnn_layer(x, h, *self.layer_weights(k), nonlinearity=activation(self.nonlinearity).F)
-
-    def forward(self,
-                input:Tensor, # the sequence: (L, N, H_in), (N, L, H_in) if batch_first, or unbatched (L, H_in)
-                h0:Tensor|None=None, # the initial states: (num_layers, N, H_out), unbatched (num_layers, H_out); None for zeros
-               ) -> tuple: # (output: the top layer's states at every step, h_n: every layer's last state)
-        "Run the RNN over `input`; shapes and semantics are those of `torch.nn.RNN.forward`."
-        return super().forward(input, h0)
+    def _layer(self, x, h, k, reverse=False, lengths=None):
+        "Layer `k` over the sequence x (L, N, H_in) from h_0 = `h` (N, H_out): every state, and the last one."
+        states, h_L = rnn_layer(x, h, *self.layer_weights(k, reverse), nonlinearity=activation(self.nonlinearity).F)
+        return states, (h_L if lengths is None else self._last_steps(states, lengths))
 
 # %% ../nbs/02_forward.ipynb #9c23727e
 def forward_widget(steps:int=20, # the sequence length L

@@ -168,115 +168,61 @@ def gru_layer_plain(x:torch.Tensor, # the sequence, shape (L, N, H_in)
     return torch.stack(outputs), h
 
 # %% ../nbs/06_gated.ipynb #7275341d
-class _GatedRNN(nn.Module):
-    "Parameters, attributes and initialisation of a stack of gated layers, laid out as in torch.nn.LSTM / nn.GRU."
-    mode, n_gates = None, None
-    def __init__(self, input_size:int, # H_in, the size of each input vector
+from .modules import ScratchRNNBase
+from .fast_gated import lstm_layer as _fused_lstm_layer, lstm_layer_autograd
+
+# %% ../nbs/06_gated.ipynb #ffa3f9f2
+class ScratchLSTM(ScratchRNNBase):
+    "A multi-layer LSTM written from scratch, a drop-in for `torch.nn.LSTM`: same arguments, parameters, shapes and results."
+    state_names = ('h_0', 'c_0')
+    def __init__(self,
+                 input_size:int, # H_in, the size of each input vector
+                 hidden_size:int, # H_out, the size of the cell state (and of h without a projection)
+                 num_layers:int=1, # how many layers are stacked
+                 bias:bool=True, # whether the layers have the biases b_ih and b_hh
+                 batch_first:bool=False, # whether batched input and output are (N, L, H) instead of (L, N, H)
+                 dropout:float=0.0, # the probability of zeroing each output of a layer below the top one, in training
+                 bidirectional:bool=False, # each layer also reads the sequences backwards
+                 proj_size:int=0, # P > 0: h_t = W_hr (o_t * tanh(c_t)), of size P
+                 device=None, # where the parameters are made
+                 dtype=None, # the parameters' dtype
+                ):
+        super().__init__('LSTM', input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         proj_size, device, dtype)
+
+    def _layer(self, x, state, k, reverse=False, lengths=None):
+        "Layer `k` over x (L, N, H_in) from state (h_0, c_0): the output (L, N, P or H_out) and the last (h, c)."
+        weights = self.layer_weights(k, reverse)
+        if lengths is None and not self.proj_size:
+            output, h, c = chosen_lstm_layer()(x, *state, *weights)  # the fast layer (see `lstm_backend`)
+            return output, (h, c)
+        if self.proj_size:  # h_t = W_hr (o_t * tanh(c_t)): the plain layer, which takes the projection
+            W_hr = getattr(self, f"weight_hr_l{k}{'_reverse' if reverse else ''}")
+            output, h, c, cells = lstm_layer_autograd(x, *state, *weights, W_hr)
+        else: output, h, c, cells = _fused_lstm_layer(x, *state, *weights, every_cell=True)
+        return output, (self._last_steps(output, lengths), self._last_steps(cells, lengths))
+
+# %% ../nbs/06_gated.ipynb #601b4b44
+class ScratchGRU(ScratchRNNBase):
+    "A multi-layer GRU written from scratch, a drop-in for `torch.nn.GRU`: same arguments, parameters, shapes and results."
+    def __init__(self,
+                 input_size:int, # H_in, the size of each input vector
                  hidden_size:int, # H_out, the size of the hidden state
                  num_layers:int=1, # how many layers are stacked
                  bias:bool=True, # whether the layers have the biases b_ih and b_hh
                  batch_first:bool=False, # whether batched input and output are (N, L, H) instead of (L, N, H)
+                 dropout:float=0.0, # the probability of zeroing each output of a layer below the top one, in training
+                 bidirectional:bool=False, # each layer also reads the sequences backwards
+                 device=None, # where the parameters are made
+                 dtype=None, # the parameters' dtype
                 ):
-        super().__init__()
-        self.input_size, self.hidden_size = check_int(input_size, 'input_size'), check_int(hidden_size, 'hidden_size')
-        self.num_layers = check_int(num_layers, 'num_layers')
-        for name, value in (('bias', bias), ('batch_first', batch_first)):
-            if not isinstance(value, bool): raise TypeError(f"{name}: expected True or False, got {value!r}")
-        self.bias, self.batch_first = bias, batch_first
-        self.dropout, self.bidirectional = 0.0, False  # what torch's modules have and these leave out
-        G = self.n_gates * hidden_size
-        for k in range(num_layers):  # registered in torch's order, so the same seed draws the same weights
-            H_k = input_size if k == 0 else hidden_size
-            self.register_parameter(f'weight_ih_l{k}', nn.Parameter(torch.empty(G, H_k)))
-            self.register_parameter(f'weight_hh_l{k}', nn.Parameter(torch.empty(G, hidden_size)))
-            if bias:
-                self.register_parameter(f'bias_ih_l{k}', nn.Parameter(torch.empty(G)))
-                self.register_parameter(f'bias_hh_l{k}', nn.Parameter(torch.empty(G)))
-        self.reset_parameters()
+        super().__init__('GRU', input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
+                         device=device, dtype=dtype)
 
-    def reset_parameters(self):
-        "Draw every parameter uniformly from [-1/sqrt(H_out), 1/sqrt(H_out)], as torch does."
-        bound = 1 / math.sqrt(self.hidden_size)
-        for w in self.parameters(): nn.init.uniform_(w, -bound, bound)
-
-    def layer_weights(self, k:int, # the layer's index, 0 for the layer that reads the input
-                     ) -> tuple: # (W_ih, W_hh, b_ih, b_hh); the biases are None when bias=False
-        "The four weights of layer `k` (`rnn_lit.core.layer_weights`)."
-        return layer_weights(self, k)
-
-    @property
-    def all_weights(self):
-        "Every layer's weights as a list [W_ih, W_hh, b_ih, b_hh] (without the biases when bias=False), as torch has them."
-        return [[w for w in self.layer_weights(k) if w is not None] for k in range(self.num_layers)]
-
-    def flatten_parameters(self):
-        "Nothing to do: kept so code written for torch's modules (which pack their weights for cuDNN) runs unchanged."
-
-    def _check_input(self, input):
-        return check_sequence(input, self.input_size, self.batch_first, like=self.weight_ih_l0)
-
-    def _check_state(self, h, x, batched, name):
-        h = check_state(h, self.num_layers, x.shape[1], self.hidden_size, batched, like=x, name=name)
-        if h.dtype != x.dtype or h.device != x.device:
-            raise TypeError(f"{name}: expected dtype {x.dtype} on {x.device} (like input), got {h.dtype} on {h.device}")
-        return h
-
-    def _output(self, y, batched):
-        "The last layer's output (L, N, H_out) in the caller's layout."
-        if not batched: return y.squeeze(1)
-        return y.transpose(0, 1) if self.batch_first else y
-
-    def extra_repr(self):
-        s = f'{self.input_size}, {self.hidden_size}'
-        if self.num_layers != 1: s += f', num_layers={self.num_layers}'
-        if not self.bias: s += ', bias=False'
-        if self.batch_first: s += ', batch_first=True'
-        return s
-
-# %% ../nbs/06_gated.ipynb #ffa3f9f2
-def _check_state_pair(model, state, x, batched):
-    "Validate an LSTM state (h_0, c_0) or None and return both as (num_layers, N, H_out)."
-    if state is None: state = (None, None)
-    elif not isinstance(state, (tuple, list)) or len(state) != 2:
-        got = f"a tuple of length {len(state)}" if isinstance(state, (tuple, list)) else type(state).__name__
-        raise TypeError(f"state: expected None or a pair (h_0, c_0) of tensors, got {got}")
-    return tuple(model._check_state(s, x, batched, name=f'state[{j}] ({n})') for j, (s, n) in enumerate(zip(state, ('h_0', 'c_0'))))
-
-class ScratchLSTM(_GatedRNN):
-    "A multi-layer LSTM written from scratch, a drop-in for torch.nn.LSTM (weights load from it)."
-    mode, n_gates = 'LSTM', 4
-    proj_size = 0
-    def forward(self, input:torch.Tensor, # (L, N, H_in), (N, L, H_in) if batch_first, or unbatched (L, H_in)
-                state:tuple=None, # (h_0, c_0), each (num_layers, N, H_out) or unbatched (num_layers, H_out); None for zeros
-               ) -> tuple: # (output, (h_n, c_n)): output (L, N, H_out) in the input's layout, states like `state`
-        "Run the stacked LSTM over `input`."
-        x, batched = self._check_input(input)
-        h0, c0 = _check_state_pair(self, state, x, batched)
-        layer = chosen_lstm_layer()  # the fast layer (see `lstm_backend`)
-        h_n, c_n = [], []
-        for k in range(self.num_layers):
-            x, h, c = layer(x, h0[k], c0[k], *self.layer_weights(k))
-            h_n.append(h); c_n.append(c)
-        h_n, c_n = torch.stack(h_n), torch.stack(c_n)  # (num_layers, N, H_out)
-        if not batched: h_n, c_n = h_n.squeeze(1), c_n.squeeze(1)
-        return self._output(x, batched), (h_n, c_n)
-
-# %% ../nbs/06_gated.ipynb #601b4b44
-class ScratchGRU(_GatedRNN):
-    "A multi-layer GRU written from scratch, a drop-in for torch.nn.GRU (weights load from it)."
-    mode, n_gates = 'GRU', 3
-    def forward(self, input:torch.Tensor, # (L, N, H_in), (N, L, H_in) if batch_first, or unbatched (L, H_in)
-                h0:torch.Tensor=None, # (num_layers, N, H_out) or unbatched (num_layers, H_out); None for zeros
-               ) -> tuple: # (output, h_n): output (L, N, H_out) in the input's layout, h_n like h0
-        "Run the stacked GRU over `input`."
-        x, batched = self._check_input(input)
-        h0 = self._check_state(h0, x, batched, 'h0')
-        h_n = []
-        for k in range(self.num_layers):
-            x, h = gru_layer(x, h0[k], *self.layer_weights(k))
-            h_n.append(h)
-        h_n = torch.stack(h_n)  # (num_layers, N, H_out)
-        return self._output(x, batched), (h_n if batched else h_n.squeeze(1))
+    def _layer(self, x, h, k, reverse=False, lengths=None):
+        "Layer `k` over x (L, N, H_in) from h_0 = `h` (N, H_out): every state, and the last one."
+        output, h_L = gru_layer(x, h, *self.layer_weights(k, reverse))
+        return output, (h_L if lengths is None else self._last_steps(output, lengths))
 
 # %% ../nbs/06_gated.ipynb #9f33db9e
 def state_step(model:nn.Module, # an RNN, LSTM or GRU (torch.nn or rnn_lit); its first layer is used
