@@ -113,7 +113,7 @@ class Vocab:
 # %% ../nbs/08_language_models.ipynb #88ac1382
 def batchify(ids:Tensor, # the token ids of the whole corpus, shape (number of tokens,)
              batch_size:int, # N, the number of parallel streams
-            ) -> Tensor: # (M, N): column j is the j-th contiguous piece of the corpus
+            ) -> Tensor: # (M, N): column n is the n-th contiguous piece of the corpus
     "Lay the corpus out as `batch_size` contiguous streams side by side, dropping the few ids that do not fit."
     check_int(batch_size, 'batch_size')
     M = len(ids) // batch_size  # tokens per stream
@@ -154,7 +154,7 @@ def recurrent_layer(cell:str, # 'rnn', 'lstm' or 'gru'
 # %% ../nbs/08_language_models.ipynb #bf54a452
 class LanguageModel(nn.Module):
     "Embedding, a recurrent layer and a linear head: a next-token model over a vocabulary of `vocab_size` tokens."
-    def __init__(self, vocab_size:int, # V, the number of tokens
+    def __init__(self, vocab_size:int, # C, the vocabulary size, the number of tokens
                  hidden_size:int=64, # H_out, the size of the embedding and of the hidden state
                  num_layers:int=1, # the number of stacked recurrent layers
                  cell:str='lstm', # 'rnn', 'lstm' or 'gru'
@@ -170,7 +170,7 @@ class LanguageModel(nn.Module):
 
     def forward(self, x:Tensor, # token ids, shape (L, N)
                 state=None, # the hidden state from the previous segment (a tuple (h, c) for an LSTM), or None for zeros
-               ) -> tuple: # (logits (L, N, V), the new state)
+               ) -> tuple: # (logits (L, N, C), the new state)
         "Logits for the next token at every position, and the state to carry into the next segment."
         if x.dtype != torch.long or x.dim() != 2:
             raise TypeError(f"x: expected token ids of dtype torch.int64 and shape (L, N), got {x.dtype} {tuple(x.shape)}")
@@ -206,7 +206,7 @@ class SegmentBatches:
     def __len__(self): return len(self.starts)
     def __iter__(self): # each segment: x (L, N) and its targets y (L, N), the inputs shifted by one
         order = torch.randperm(len(self.starts), generator=self.g).tolist() if self.shuffle else range(len(self.starts))
-        for i in (self.starts[k] for k in order): yield self.data[i:i + self.seq_len], self.data[i + 1:i + 1 + self.seq_len]
+        for i in (self.starts[j] for j in order): yield self.data[i:i + self.seq_len], self.data[i + 1:i + 1 + self.seq_len]
     def state_dict(self) -> dict: return {'generator': None if self.g is None else self.g.get_state()}
     def load_state_dict(self, state:dict):
         if self.g is not None and state['generator'] is not None: self.g.set_state(state['generator'])
@@ -311,7 +311,7 @@ def sample(model:nn.Module, # a trained LanguageModel
            vocab:Vocab, # its vocabulary
            prime:str, # the text to start from (at least one token, all in `vocab`)
            n:int=200, # how many tokens to generate
-           temperature:float=1.0, # tau > 0: below 1 sharpens, above 1 flattens the distribution
+           temperature:float=1.0, # T > 0: below 1 sharpens, above 1 flattens the distribution
            generator:torch.Generator=None, # a seeded generator for a reproducible sample, or None
           ) -> str:
     "Generate `n` tokens after `prime`, drawing each from softmax(logits / temperature); returns the generated text."
@@ -402,7 +402,7 @@ def text_features(text:str, # Python source
 # %% ../nbs/08_language_models.ipynb #ba53d834
 def neuron_correlations(states:Tensor, # activations, (L, H_out)
                         feature, # the feature per token, shape (L,)
-                       ) -> Tensor: # (H_out,), Pearson r of each neuron with the feature (0 for a constant neuron)
+                       ) -> Tensor: # (H_out,), the Pearson correlation rho_i of each neuron with the feature (0 for a constant neuron)
     "The correlation of each neuron's activation with `feature` over the sequence."
     h = states.double()
     f = torch.as_tensor(np.asarray(feature), dtype=torch.float64, device=h.device)
@@ -414,7 +414,7 @@ def neuron_correlations(states:Tensor, # activations, (L, H_out)
 def top_neurons(states:Tensor, # activations, (L, H_out)
                 feature, # the feature per token, shape (L,)
                 k:int=5, # how many neurons to return
-               ) -> list: # [(neuron index, r), ...] by decreasing |r|
+               ) -> list: # [(neuron index i, rho_i), ...] by decreasing |rho_i|
     "The `k` neurons whose activation correlates most (in absolute value) with `feature`."
     r = neuron_correlations(states, feature)
     order = r.abs().argsort(descending=True)[:check_int(k, 'k')]
@@ -481,14 +481,14 @@ def neuron_widget(text:str, # the text that was read
 # %% ../nbs/08_language_models.ipynb #9b3d5626
 class MinCharRNN:
     "A character RNN in plain NumPy with hand-written BPTT and Adagrad (the setup of Karpathy's min-char-rnn)."
-    def __init__(self, vocab_size:int, # V
+    def __init__(self, vocab_size:int, # C, the vocabulary size
                  hidden_size:int=100, # H_out
                  learning_rate:float=0.1, # Adagrad's eta
                  seed:int=0, # seeds the initial weights
                 ):
-        rng, V, H = np.random.default_rng(seed), check_int(vocab_size, 'vocab_size'), check_int(hidden_size, 'hidden_size')
-        self.W_xh, self.W_hh, self.W_hy = (rng.standard_normal(s) * 0.01 for s in ((H, V), (H, H), (V, H)))
-        self.b_h, self.b_y, self.learning_rate = np.zeros(H), np.zeros(V), learning_rate
+        rng, C, H = np.random.default_rng(seed), check_int(vocab_size, 'vocab_size'), check_int(hidden_size, 'hidden_size')
+        self.W_xh, self.W_hh, self.W_hy = (rng.standard_normal(s) * 0.01 for s in ((H, C), (H, H), (C, H)))
+        self.b_h, self.b_y, self.learning_rate = np.zeros(H), np.zeros(C), learning_rate  # b_h is the math's b
         self.memory = {k: np.zeros_like(v) for k, v in self.params().items()}  # Adagrad's running sums G
 
     def params(self) -> dict: # name -> the weight array itself (updates change the model)
@@ -509,20 +509,20 @@ class MinCharRNN:
             ps[t] = np.exp(y - y.max()); ps[t] /= ps[t].sum()
             loss -= np.log(ps[t, targets[t]])
         grads = {k: np.zeros_like(v) for k, v in self.params().items()}
-        delta_next = np.zeros_like(self.b_h)  # W_hh^T delta_{t+1}
+        delta_next = np.zeros_like(self.b_h)  # W_hh^T delta^a_{t+1}, what step t+1 sends back
         for t in reversed(range(L)):
-            dy = ps[t].copy(); dy[targets[t]] -= 1  # dL/dy_t = p_t - e_target
+            dy = ps[t].copy(); dy[targets[t]] -= 1  # dL/dy_t = p_t - onehot(y*_t)
             grads['W_hy'] += np.outer(dy, hs[t + 1]); grads['b_y'] += dy
-            delta = (1 - hs[t + 1] ** 2) * (self.W_hy.T @ dy + delta_next)
-            grads['W_xh'][:, inputs[t]] += delta; grads['W_hh'] += np.outer(delta, hs[t]); grads['b_h'] += delta
-            delta_next = self.W_hh.T @ delta
+            delta_a = (1 - hs[t + 1] ** 2) * (self.W_hy.T @ dy + delta_next)  # delta^a_t = F'(a_t) * delta_t
+            grads['W_xh'][:, inputs[t]] += delta_a; grads['W_hh'] += np.outer(delta_a, hs[t]); grads['b_h'] += delta_a
+            delta_next = self.W_hh.T @ delta_a
         return loss, grads, hs[L]
 
     def step(self, grads:dict, # gradients from loss_and_grads
             ):
         "One Adagrad update with the gradients clipped to [-5, 5]."
         for k, p in self.params().items():
-            g = np.clip(grads[k], -5, 5)
+            g = np.clip(grads[k], -5, 5)  # the clipped gradient of p
             self.memory[k] += g * g
             p -= self.learning_rate * g / np.sqrt(self.memory[k] + 1e-8)
 
