@@ -64,6 +64,16 @@ def _check_config(mode, input_size, hidden_size, num_layers, bias, batch_first, 
         warnings.warn(f"dropout: acts between layers, so it expects num_layers > 1; got dropout={dropout} and num_layers=1", stacklevel=3)
     return (*sizes, float(dropout))
 
+# %% ../nbs/11_modules.ipynb #18f1a658
+def _old_state_name(hx, old_name:dict):
+    "The initial state given as `h0=` or `state=` (the names before torch's `hx`), with a DeprecationWarning; else torch's TypeError."
+    import warnings
+    (name, value), = old_name.items() if len(old_name) == 1 else [(', '.join(map(repr, old_name)), None)]
+    if name not in ('h0', 'state') or hx is not None:
+        raise TypeError(f"forward() got an unexpected keyword argument {name!r}: the initial state is `hx`")
+    warnings.warn(f"forward({name}=...) is now forward(hx=...), as in torch; `{name}=` goes in the next release", DeprecationWarning, stacklevel=3)
+    return value
+
 # %% ../nbs/11_modules.ipynb #013a8b9b
 class ScratchRNNBase(nn.Module):
     "What the scratch RNN, LSTM and GRU share, as `torch.nn.RNNBase` is for torch's: parameters, initialisation, checks, layouts."
@@ -125,8 +135,10 @@ class ScratchRNNBase(nn.Module):
     def forward(self,
                 input, # a tensor (L, N, H_in), (N, L, H_in) if batch_first, or unbatched (L, H_in); or a PackedSequence
                 hx=None, # the initial state: h_0, or (h_0, c_0) for an LSTM, each (D*num_layers, N, H_out); None for zeros
+                **old_name, # `h0=` or `state=`, hx's names before release 0.2: still accepted, with a DeprecationWarning
                ) -> tuple: # (output: the top layer's states at every step, the last state of every layer, like hx)
         "Run the layers over `input`, each reading the output of the one below; torch's shapes, layouts and results."
+        if old_name: hx = _old_state_name(hx, old_name)
         x, batched, packing = self._read_input(input)  # x: (L, N, H_in), padded with zeros for a PackedSequence
         states = self._check_hx(hx, x, batched)  # one (D*num_layers, N, size) tensor per name in state_names
         if packing is not None and packing.sorted_indices is not None:  # the caller's order -> longest first
