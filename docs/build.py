@@ -23,7 +23,7 @@ Quarto files (`_quarto.yml`, `nbdev.yml`, `styles.css`) are therefore not part o
    calls `test_fail` folded away, and on the index the sidebar: two captioned toctrees (`PARTS`).
 4. Sphinx + myst-nb + sphinx-book-theme, warnings as errors, MathJax served from `_site/` (no CDN).
 """
-import argparse, hashlib, json, os, re, shutil, subprocess, sys, time
+import argparse, configparser, hashlib, json, os, re, shutil, subprocess, sys, time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from multiprocessing import get_context
 from pathlib import Path
@@ -167,7 +167,7 @@ def process(path:str, dest:str) -> None:
 _DIRECTIVE = re.compile(r'^#\|\s*([\w-]+)\s*:?\s*(.*?)\s*$')
 _TAGS = {('echo', 'false'): 'remove-input', ('output', 'false'): 'remove-output',
          ('include', 'false'): 'remove-cell',
-         ('solution', ''): 'hide-cell'}  # an exercise's checked solution: folded until the reader opens it
+}
 _LINK_ATTR = re.compile(r'(\]\([^)\s]*\))\{[^}\n]*\}')
 _WIDGET = 'application/vnd.jupyter.widget-view+json'
 _ANSI = re.compile(r'\x1b\[[0-9;?]*[A-Za-z]')
@@ -178,13 +178,13 @@ def _front_matter(src:str) -> dict:
     return (yaml.safe_load(m.group(1)) or {}) if m else {}
 
 def _widget_note(text:str) -> dict:
-    "A static stand-in for a widget on the site, naming its controls."
+    "A static stand-in for a widget on the site, naming its controls when the widget's text shows them all."
     names = [n for n in re.findall(r"description='([^']*)'", text) if n]
-    if names and text.rstrip().endswith('…'): names.append('…')  # IPython shortens long reprs
-    controls = f" (controls: {', '.join(names)})" if names else ''
+    whole = not text.rstrip().endswith('…')  # IPython shortens long reprs: then the list would be partial
+    controls = f" (controls: {', '.join(names)})" if names and whole else ''
     html = (f'<div class="widget-fallback"><strong>Interactive widget</strong>{controls}. '
-            'It needs a running Python kernel: open this notebook in JupyterLab (<code>make lab</code>) '
-            'to move it. The output shown here is its initial state.</div>')
+            'It needs a running Python kernel: open this notebook in JupyterLab to move it. '
+            'The output shown here is its initial state.</div>')
     return {'output_type': 'display_data', 'metadata': {}, 'data': {'text/html': html, 'text/plain': text}}
 
 def _clean_md_output(md:str) -> str:
@@ -237,9 +237,23 @@ def _toctrees(pages:list) -> str:
             out.append(f'```{{toctree}}\n:caption: {caption}\n:hidden:\n:maxdepth: 1\n\n' + '\n'.join(entries) + '\n```\n')
     return '\n'.join(out)
 
-def to_myst(nb:dict, pages:list=None, lesson=False) -> dict:
+_SOLUTION = re.compile(r'^#\|\s*solution\s*$', re.M)
+
+def solution_ids(path:Path) -> set:
+    "Ids of the notebook's `#| solution` cells (an exercise's checked solution; nbdev's processing drops the directive)."
+    cells = json.loads(Path(path).read_text())['cells']
+    return {c.get('id') for c in cells if c['cell_type'] == 'code' and _SOLUTION.search(''.join(c['source']))}
+
+def local_links(text:str, stems:list) -> str:
+    "nbdev's links to a function's documentation (`doc_host`/`doc_baseurl`/NAME.html) pointed at this site's own pages."
+    cfg = configparser.ConfigParser(); cfg.read(ROOT/'settings.ini')
+    base = re.escape(cfg['DEFAULT']['doc_host'].rstrip('/') + cfg['DEFAULT']['doc_baseurl'].rstrip('/'))
+    pages = {re.sub(r'^\d+[a-z]?_', '', s): s for s in stems}  # nbdev names a page after its notebook, number dropped
+    return re.sub(base + r'/(\w+)\.html', lambda m: f'{pages.get(m.group(1), m.group(1))}.html', text)
+
+def to_myst(nb:dict, pages:list=None, lesson=False, solutions:set=frozenset()) -> dict:
     """Convert a processed notebook `nb` for myst-nb; `pages` (the index only: (page name, part) pairs) become
-    the sidebar's toctrees; `lesson`: a Part I page."""
+    the sidebar's toctrees; `lesson`: a Part I page; `solutions`: ids of cells to fold as exercise solutions."""
     cells, fm = [], {}
     for cell in nb['cells']:
         src = ''.join(cell['source'])
@@ -247,6 +261,8 @@ def to_myst(nb:dict, pages:list=None, lesson=False) -> dict:
             fm = _front_matter(src)
             continue
         c = _convert_cell(cell, lesson)
+        if c is not None and cell.get('id') in solutions:
+            c['metadata'] = {**c['metadata'], 'tags': sorted({*c['metadata'].get('tags', []), 'hide-cell'})}
         if c is not None: cells.append(c)
     head = f"# {fm.get('title', 'Untitled')}\n"
     if fm.get('description'): head += f"\n{{.page-description}}\n{fm['description']}\n"
@@ -306,7 +322,8 @@ def build(only=None, run=True, force=False, workers=2) -> Path:
     procd = [(s, json.loads((BUILD/'proc'/f'{s}.ipynb').read_text())) for s in names]
     pages = [(page_name(nb, s), part(s)) for s, nb in procd]
     for (s, nb), (name, pt) in zip(procd, pages):
-        (SRC/f'{name}.ipynb').write_text(json.dumps(to_myst(nb, pages if name == 'index' else None, lesson=pt == 1), indent=1))
+        myst = to_myst(nb, pages if name == 'index' else None, lesson=pt == 1, solutions=solution_ids(ROOT/'nbs'/f'{s}.ipynb'))
+        (SRC/f'{name}.ipynb').write_text(local_links(json.dumps(myst, indent=1), names))
     (BUILD/'pages.json').write_text(json.dumps({s: n for s, (n, _) in zip(names, pages)}, indent=1))
     html = BUILD/'html'  # built beside its jupyter_execute/ folder inside _build, then moved to _site
     shutil.rmtree(html, ignore_errors=True)

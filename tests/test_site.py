@@ -145,6 +145,14 @@ def test_exported_functions_shown_once(site, stem):
     undocumented = sorted(_defs(stem, 'export') - docs)
     assert not undocumented, f'{stem}.ipynb: #| export definitions (source hidden) without show_doc: {undocumented}'
 
+def test_code_links_stay_on_the_site(site):
+    # nbdev links a function's name to its documentation at doc_host; on this site that is a page of its own
+    import configparser
+    cfg = configparser.ConfigParser(); cfg.read(ROOT/'settings.ini')
+    host = cfg['DEFAULT']['doc_host']
+    bad = [f'{f.name}: {m.group(0)[:100]}' for f in SITE.glob('*.html') for m in re.finditer(rf'href="{re.escape(host)}[^"]*"', f.read_text(encoding='utf-8'))]
+    assert not bad, f'links to {host} instead of this site\'s own pages: {bad[:5]}'
+
 def test_no_cdn_anywhere(site):
     bad = []
     for f in SITE.rglob('*.html'):
