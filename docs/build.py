@@ -300,7 +300,14 @@ def _process_one(path:str, dest:str) -> str:
 
 def build(only=None, run=True, force=False, workers=2) -> Path:
     """Execute (unless `run` is False; only what changed unless `force`), process, convert and render the
-    notebooks; returns the path of `_site/index.html`."""
+    notebooks; returns the path of `_site/index.html`. Two builds at once (two test processes) take turns."""
+    import fcntl
+    BUILD.mkdir(parents=True, exist_ok=True)
+    with open(BUILD/'.build.lock', 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _build(only, run, force, workers)
+
+def _build(only, run, force, workers) -> Path:
     t0 = time.time()
     names = stems(only)
     if run:

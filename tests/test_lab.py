@@ -167,7 +167,21 @@ def _change_first_control(widget):
     text.fill(new); text.press('Enter')
     return f'text {old!r} -> {new!r}'
 
+def _shutdown_kernels(base, token, name):
+    "Stop the notebook's kernel (closing the page leaves it running, and an idle PyTorch kernel still takes CPU)."
+    try:
+        with urllib.request.urlopen(f'{base}/api/sessions?token={token}', timeout=10) as r: sessions = json.load(r)
+        for sess in sessions:
+            if Path(sess.get('path', '')).name == name:
+                urllib.request.urlopen(urllib.request.Request(f"{base}/api/sessions/{sess['id']}?token={token}", method='DELETE'), timeout=30)
+    except Exception as e: print(f'{name}: could not stop its kernel: {e}')
+
 def _check(lab, name):
+    base, token, nbdir = lab
+    try: _check_page(lab, name)
+    finally: _shutdown_kernels(base, token, name)
+
+def _check_page(lab, name):
     base, token, nbdir = lab
     stem = Path(name).stem
     with browser_page(1400, 1000) as (page, blocked):
