@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt
 from matplotlib.ticker import LogFormatter, NullFormatter
 import ipywidgets as widgets
 from .core import check_int, check_sequence, check_state, get_ax, model_color, one_thread
-from .forward import ScratchRNN, activation, rnn_layer
+from .forward import ScratchRNN, activation, rnn_unroll
 from .train import train_steps, NonFiniteError
 
 # %% ../nbs/05_gradients.ipynb #d346cae5
@@ -55,7 +55,7 @@ def step_jacobians(rnn, # a single-layer torch.nn.RNN or ScratchRNN
     x, h0 = _one_sequence(rnn, input, h0)  # (L, 1, H_in), (1, H_out)
     W_xh, W_hh, b_xh, b_hh = _weights64(rnn)
     F, dF = activation(rnn.nonlinearity)
-    states, _ = rnn_layer(x, h0, W_xh, W_hh, b_xh, b_hh, rnn.nonlinearity)  # h_1..h_L, (L, 1, H_out)
+    states, _ = rnn_unroll(x, h0, W_xh, W_hh, b_xh, b_hh, rnn.nonlinearity)  # h_1..h_L, (L, 1, H_out)
     h_prev = torch.cat([h0[None], states[:-1]])[:, 0]  # h_0..h_{L-1}, (L, H_out)
     a = x[:, 0] @ W_xh.T + h_prev @ W_hh.T  # (L, H_out), the pre-activations a_1..a_L
     if b_xh is not None: a = a + b_xh + b_hh
