@@ -32,21 +32,24 @@ def draw_bptt_graph(L:int=3, # the number of steps drawn
                    ):
     "The unrolled RNN (inputs $x_t$, states $h_t$, losses $\\mathcal{L}_t$): forward arrows black, backward arrows red and dashed."
     L = check_int(L, 'L')
-    ax = get_ax(ax, figsize=(1.9 * L + 1.6, 3.6))
-    node = lambda x, y, text, color: ax.text(x, y, text, ha='center', va='center', fontsize=11,
+    d = 2.0  # the distance between two steps
+    ax = get_ax(ax, figsize=(1.6 * L + 1.2, 3.0))
+    node = lambda x, y, text, color: ax.text(x, y, text, ha='center', va='center', fontsize=13,
                                              bbox=dict(boxstyle='circle,pad=0.3', fc=color, ec='grey'))
     node(0, 1, '$h_0$', 'white')
     for t in range(1, L + 1):
-        node(t, 0, f'$x_{t}$', 'lightyellow'); node(t, 1, f'$h_{t}$', 'lightblue'); node(t, 2, f'$\\mathcal{{L}}_{t}$', 'mistyrose')
-        _arrow(ax, (t, 0), (t, 1)); _arrow(ax, (t - 1, 1), (t, 1)); _arrow(ax, (t, 1), (t, 2))  # x_t -> h_t <- h_{t-1}, h_t -> L_t
-        _arrow(ax, (t + 0.12, 2), (t + 0.12, 1), backward=True)  # dL_t/dh_t comes down
-        _arrow(ax, (t, 1), (t - 1, 1), backward=True, rad=-0.45)  # delta_t goes back: W_hh^T diag(F'(a_t)) delta_t
-        ax.text(t + 0.2, 1.5, f'$\\partial \\mathcal{{L}}_{t} / \\partial h_{t}$', color='tab:red', fontsize=8, va='center')
-        ax.text(t - 0.5, 0.6, f'$W_{{hh}}^\\top \\mathrm{{diag}}(F\'(a_{t}))\\,\\delta_{t}$', color='tab:red', fontsize=7, ha='center')
-        ax.text(t - 0.3, 1.1, f'$\\delta_{t}$', color='tab:red', fontsize=10)
-    ax.set(xlim=(-0.5, L + 0.6), ylim=(-0.4, 2.4), aspect='equal')
+        X, P = d * t, d * (t - 1)  # h_t and h_{t-1} across
+        node(X, 0, f'$x_{t}$', 'lightyellow'); node(X, 1, f'$h_{t}$', 'lightblue'); node(X, 2, f'$\\mathcal{{L}}_{t}$', 'mistyrose')
+        _arrow(ax, (X, 0), (X, 1)); _arrow(ax, (P, 1), (X, 1)); _arrow(ax, (X, 1), (X, 2))  # x_t -> h_t <- h_{t-1}, h_t -> L_t
+        _arrow(ax, (X + 0.12, 2), (X + 0.12, 1), backward=True)  # dL_t/dh_t comes down
+        _arrow(ax, (X, 1), (P, 1), backward=True, rad=-0.45)  # delta_t goes back: W_hh^T diag(F'(a_t)) delta_t
+        ax.text(X + 0.22, 1.5, f'$\\partial \\mathcal{{L}}_{t} / \\partial h_{t}$', color='tab:red', fontsize=11, va='center')
+        ax.text(X - d / 2, 0.38, f'$W_{{hh}}^\\top (F\'(a_{t}) \\odot \\delta_{t})$', color='tab:red', fontsize=11, ha='center')
+        ax.text(X - 0.34, 1.3, f'$\\delta_{t}$', color='tab:red', fontsize=13, ha='center', va='center')  # beside h_t: the total gradient there
+    ax.set(xlim=(-0.5, d * L + 1.0), ylim=(-0.4, 2.4), aspect='equal')
     ax.axis('off')
     return ax
+
 
 # %% ../nbs/04_bptt.ipynb #abf86ab8
 _DERIVATIVES = {
@@ -211,10 +214,16 @@ def plot_grad_heatmap(norms:torch.Tensor, # (L, L) from `hidden_grad_norms`: [t-
     image = ax.imshow(values, origin='lower', extent=(0.5, L + 0.5, 0.5, L + 0.5), cmap='viridis',
                       norm=LogNorm() if values.count() else None)
     bar = ax.figure.colorbar(image, ax=ax, label=r'$\|\partial \mathcal{L}_t / \partial h_s\|$')
-    bar.ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f'{v:.0e}'))  # plain '1e-03' labels render fast
-    bar.ax.minorticks_off()  # (a widget redraws this figure: typeset tick labels cost most of a redraw)
+    bar.ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f'{v:.0e}'))  # labels like 1e-03
+    bar.ax.minorticks_off()
     ax.set(xlabel='hidden state $h_s$ (step $s$)', ylabel='loss term $\\mathcal{L}_t$ (step $t$)')
     return ax
+
+# %% ../nbs/04_bptt.ipynb #fixb0002
+def _scaled_norms(rnn, scale, input, grad_output, h0=None, truncate=None):
+    "`hidden_grad_norms` of a copy of `rnn` with W_hh scaled by `scale` (on one thread: the widget redraws quickly)."
+    with one_thread(): return hidden_grad_norms(_scale_recurrence(rnn, scale), input, grad_output, h0, truncate)
+
 
 # %% ../nbs/04_bptt.ipynb #e64873ef
 def _scale_recurrence(rnn, scale):
@@ -242,7 +251,7 @@ def bptt_heatmap_widget(rnn=None, # a ScratchRNN or torch.nn.RNN; None for a ran
         if value is None: raise ValueError(f"{name}: expected a tensor when rnn is given, got None")
     L = check_sequence(input, rnn.input_size, rnn.batch_first)[0].shape[0]
     def show(truncate=L, scale=1.0):
-        with one_thread(): norms = hidden_grad_norms(_scale_recurrence(rnn, scale), input, grad_output, h0, truncate)
+        norms = _scaled_norms(rnn, scale, input, grad_output, h0, truncate)
         ax = plot_grad_heatmap(norms)
         ax.set_title(f'truncate τ = {truncate}, $W_{{hh}}$ x {scale:g}')
         plt.show()

@@ -18,7 +18,7 @@ import matplotlib.pyplot as plt
 from matplotlib.ticker import LogFormatter, NullFormatter
 import ipywidgets as widgets
 from .core import check_int, check_sequence, check_state, get_ax, model_color, one_thread
-from .forward import ScratchRNN, activation, rnn_layer
+from .forward import ScratchRNN, activation, rnn_unroll
 from .train import train_steps, NonFiniteError
 
 # %% ../nbs/05_gradients.ipynb #d346cae5
@@ -55,7 +55,7 @@ def step_jacobians(rnn, # a single-layer torch.nn.RNN or ScratchRNN
     x, h0 = _one_sequence(rnn, input, h0)  # (L, 1, H_in), (1, H_out)
     W_xh, W_hh, b_xh, b_hh = _weights64(rnn)
     F, dF = activation(rnn.nonlinearity)
-    states, _ = rnn_layer(x, h0, W_xh, W_hh, b_xh, b_hh, rnn.nonlinearity)  # h_1..h_L, (L, 1, H_out)
+    states, _ = rnn_unroll(x, h0, W_xh, W_hh, b_xh, b_hh, rnn.nonlinearity)  # h_1..h_L, (L, 1, H_out)
     h_prev = torch.cat([h0[None], states[:-1]])[:, 0]  # h_0..h_{L-1}, (L, H_out)
     a = x[:, 0] @ W_xh.T + h_prev @ W_hh.T  # (L, H_out), the pre-activations a_1..a_L
     if b_xh is not None: a = a + b_xh + b_hh
@@ -139,11 +139,11 @@ def plot_jacobian_norms(curves:dict, # {sigma_max: norms}, norms ||dh_L/dh_s|| f
     for (sigma_max, norms), color in zip(sorted(curves.items()), colors):
         norms = np.asarray(torch.as_tensor(norms).detach().cpu(), dtype=float)
         distance = np.arange(len(norms))[::-1]  # L - s for s = 0..L
-        ax.plot(distance, norms, color=color, marker='.', label=f'σₘₐₓ = {sigma_max:g}')  # plain text: mathtext halved the redraw speed
+        ax.plot(distance, norms, color=color, marker='.', label=f'σₘₐₓ = {sigma_max:g}')
         ax.plot(distance, pascanu_bound(sigma_max, gamma, distance.astype(float)), color=color, ls='--', lw=1)
     ax.axhline(1, color='grey', lw=0.5)
     ax.set_yscale('log', nonpositive='mask')
-    ax.yaxis.set_major_formatter(LogFormatter(labelOnlyBase=True))  # '1e-20' as text: typeset labels cost most of a redraw
+    ax.yaxis.set_major_formatter(LogFormatter(labelOnlyBase=True))  # labels like 1e-20
     ax.yaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel('steps back, $L - s$')
     ax.set_ylabel('$\\|\\partial h_L / \\partial h_s\\|_2$ (no unit)')
@@ -221,7 +221,7 @@ def spectral_lab_widget(hidden_size:int=24, # H_out of the RNN in the lab
         rnn = rnn_with_sigma_max(2, hidden_size, sigma_max, nonlinearity, bias=False, seed=seed)
         gamma = DERIVATIVE_BOUND[nonlinearity]
         fig, ax = plt.subplots(figsize=(6, 3.5))
-        fig.subplots_adjust(left=0.13, right=0.97, bottom=0.14, top=0.91)  # fixed margins: a constrained layout doubled the redraw time
+        fig.subplots_adjust(left=0.13, right=0.97, bottom=0.14, top=0.91)
         plot_jacobian_norms({sigma_max: jacobian_norms(rnn, quiet_input[:L]).norms}, gamma, ax=ax)
         ax.set_title(f'{nonlinearity}, σₘₐₓ = {sigma_max:g} (1/γ = {1 / gamma:g}), L = {L}')
         plt.show()
