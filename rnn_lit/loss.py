@@ -23,7 +23,7 @@ from .train import train_steps
 def draw_loss_graph(steps:int=4, # L, how many time steps to draw
                     ax=None, # a matplotlib Axes to draw on, or None for a new figure
                    ):
-    "Draw the forward pass with a loss node per step: $x_t \\to h_t \\to y_t \\to \\mathcal{L}_t$, all summed into $\\mathcal{L}$."
+    "Draw the forward pass with a loss node per step: each input x_t feeds the state h_t, the scores y_t and the step's loss ℒ_t; the step losses add up to the loss ℒ."
     steps = check_int(steps, 'steps')
     ax = get_ax(ax, figsize=(1.6 * steps + 1.8, 4.6))
     _box(ax, 0, 1, '$h_0$', '#dddddd')
@@ -80,7 +80,7 @@ def sequence_loss(logits:Tensor, # the scores y_t: (L, N, C), (N, L, C) if batch
                   batch_first:bool=False, # whether batched logits and targets put the batch first, (N, L, ...)
                   ignore_index:int=-100, # a target value whose steps count 0 and are left out of 'mean'
                  ) -> Tensor: # a scalar, or with 'none' every per-step loss ℒ_t, shaped like `targets`
-    "The loss of a sequence model: the cross-entropy $\\mathcal{L}_t$ at each step, summed over steps, $\\mathcal{L} = \\sum_t \\mathcal{L}_t$."
+    "The loss of a sequence model: the cross-entropy ℒ_t at each step, summed over the steps into the loss ℒ."
     _check_loss_args(logits, targets, reduction, batch_first, ignore_index)
     C = logits.shape[-1]
     losses = F.cross_entropy(logits.reshape(-1, C), targets.reshape(-1), reduction='none',
@@ -139,7 +139,7 @@ def plot_step_losses(losses, # the per-step losses ℒ_1..ℒ_L of one sequence,
                      label:str|None=None, # the legend entry; the sum of the losses is appended
                      ax=None, # a matplotlib Axes to draw on, or None for a new figure
                     ):
-    "Plot the loss $\\mathcal{L}_t$ at each step of one sequence; the legend gives the sequence's loss $\\mathcal{L} = \\sum_t \\mathcal{L}_t$."
+    "Plot the loss ℒ_t at each step of one sequence; the legend gives the sequence's loss ℒ, the sum of the steps' losses."
     losses = np.asarray(torch.as_tensor(losses).detach().cpu(), dtype=float)
     if losses.ndim != 1: raise ValueError(f"losses: expected a 1-D array (L,), got shape {losses.shape}")
     if chars is not None and len(chars) != len(losses):
@@ -159,11 +159,11 @@ def plot_step_losses(losses, # the per-step losses ℒ_1..ℒ_L of one sequence,
     return ax
 
 # %% ../nbs/03_loss.ipynb #239b1410
-def loss_widget(logits:Tensor|None=None, # a model's scores for a batch, (L, N, C); None trains the chapter's character model (a second or two)
+def loss_widget(logits:Tensor|None=None, # a model's scores for a batch, (L, N, C); None trains the chapter's character model
                 targets:Tensor|None=None, # the correct classes, (L, N), -100 marking padding; None with `logits` None
                 texts:list|None=None, # each sequence's characters to predict (its length sets how many steps to show); None for all steps
                ) -> widgets.interactive:
-    "A temperature slider (and a sequence menu) redrawing the per-step losses $\\mathcal{L}_t$ of `logits / T`."
+    "A temperature slider (and a sequence menu) redrawing the per-step losses ℒ_t of `logits / T`."
     if logits is None:
         if targets is not None: raise ValueError("targets: expected None when logits is None (the demo model brings its own)")
         inputs, targets, _ = encode_sentences(SENTENCES)

@@ -60,6 +60,16 @@ def _held_out(words:list) -> bool:
     "Whether a sentence belongs to the held-out side: a fixed hash splits one sentence in five off, plus the article's sentence."
     return words == blank_sentence(('usain', 'bolt'), BOLT_FILLER) or zlib.crc32(' '.join(words).encode()) % 5 == 0
 
+# %% ../nbs/01_memory.ipynb #9a1c0e51
+def _check_task_args(gap, n_train, n_valid, n_answers, subjects_per_answer, fillers):
+    "Check `make_blank_task`'s arguments; return `gap, n_train, n_valid` as ints."
+    gap, n_train, n_valid = check_int(gap, 'gap', 0), check_int(n_train, 'n_train'), check_int(n_valid, 'n_valid')
+    check_int(n_answers, 'n_answers', 2); check_int(subjects_per_answer, 'subjects_per_answer')
+    if n_answers > len(ATHLETES): raise ValueError(f"n_answers: expected at most {len(ATHLETES)}, got {n_answers}")
+    if subjects_per_answer > 2: raise ValueError(f"subjects_per_answer: expected 1 or 2, got {subjects_per_answer}")
+    if len(fillers) < 1: raise ValueError(f"fillers: expected at least one word, got {fillers!r}")
+    return gap, n_train, n_valid
+
 # %% ../nbs/01_memory.ipynb #4cd1e44c
 @dataclass
 class BlankTask:
@@ -112,11 +122,7 @@ def make_blank_task(gap:int, # filler words between the subject and 'is from' (0
                     fillers:tuple=FILLERS, # the words a filler is drawn from
                    ) -> BlankTask:
     "Generate a fill-in-the-blank task whose answer depends only on the sentence's subject."
-    gap, n_train, n_valid = check_int(gap, 'gap', 0), check_int(n_train, 'n_train'), check_int(n_valid, 'n_valid')
-    check_int(n_answers, 'n_answers', 2); check_int(subjects_per_answer, 'subjects_per_answer')
-    if n_answers > len(ATHLETES): raise ValueError(f"n_answers: expected at most {len(ATHLETES)}, got {n_answers}")
-    if subjects_per_answer > 2: raise ValueError(f"subjects_per_answer: expected 1 or 2, got {subjects_per_answer}")
-    if len(fillers) < 1: raise ValueError(f"fillers: expected at least one word, got {fillers!r}")
+    gap, n_train, n_valid = _check_task_args(gap, n_train, n_valid, n_answers, subjects_per_answer, fillers)
     countries = list(ATHLETES)[:n_answers]
     subjects = [(f, l, c) for c in countries for f, l in ATHLETES[c][:subjects_per_answer]]
     vocab = sorted({w for f, l, _ in subjects for w in (f, l)} | set(fillers) | {',', 'is', 'from'})
@@ -131,6 +137,15 @@ def make_blank_task(gap:int, # filler words between the subject and 'is from' (0
     ys = lambda ans: torch.tensor([answers.index(a) for a in ans])
     return BlankTask(gap, vocab, answers, subjects, ids(train), ys(a_train), ids(valid), ys(a_valid))
 
+# %% ../nbs/01_memory.ipynb #5b7e2d30
+def _window_arg(window:int, # the `window` argument
+                k:int|None, # the deprecated old name of `window`, or None
+               ) -> int:
+    "`window`, or the old keyword `k` when it is given (with a DeprecationWarning)."
+    if k is None: return window
+    warnings.warn('WindowClassifier: the argument k is now window', DeprecationWarning, stacklevel=3)
+    return k
+
 # %% ../nbs/01_memory.ipynb #409a920a
 class WindowClassifier(nn.Module):
     "A feedforward net that sees only the last `window` tokens of a sentence (the last word when `window=1`)."
@@ -143,9 +158,7 @@ class WindowClassifier(nn.Module):
                  k:int|None=None, # the old name of `window` (deprecated)
                 ):
         super().__init__()
-        if k is not None:
-            warnings.warn('WindowClassifier: the argument k is now window', DeprecationWarning, stacklevel=2); window = k
-        self.window = check_int(window, 'window')
+        self.window = window = check_int(_window_arg(window, k), 'window')
         self.embed = nn.Embedding(check_int(vocab_size, 'vocab_size'), check_int(embed_dim, 'embed_dim'))
         self.W_1 = nn.Linear(window * embed_dim, check_int(hidden_size, 'hidden_size'))
         self.W_2 = nn.Linear(hidden_size, check_int(n_classes, 'n_classes'))
