@@ -83,7 +83,7 @@ def plot_packed_layout(lengths:list, # l_n, the length of each sequence, in the 
     for t, B_t in enumerate(batch_sizes): ax.text(t + 0.5, -0.3, f'$B_{{{t + 1}}}={B_t}$', ha='center', va='bottom', fontsize=8)
     ax.set_xlim(0, T); ax.set_ylim(N, -0.9)
     ax.set_xticks(np.arange(T) + 0.5, [str(t) for t in range(1, T + 1)])
-    ax.set_yticks(np.arange(N) + 0.5, [f'n={n} ($l_n$={lengths[n]})' for n in order])
+    ax.set_yticks(np.arange(N) + 0.5, [f'n={n + 1} ($l_{{{n + 1}}}$={lengths[n]})' for n in order])
     ax.set_xlabel('step t'); ax.set_title('packed data rows (grey: padding, left out)', fontsize=10)
     ax.tick_params(length=0)
     for side in ax.spines.values(): side.set_visible(False)

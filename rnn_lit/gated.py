@@ -121,15 +121,16 @@ def draw_gru_cell(ax=None, # an Axes to draw on, or None for a new figure
     ax = _cell_canvas(ax, 'GRU cell (as in PyTorch: reset after the product)')
     top, bus, gate = 5.2, 0.9, 2.5  # heights: the state, the inputs, the gates
     ax.text(-0.1, top + 0.3, '$h_{t-1}$', ha='left', fontsize=12)
-    ax.plot([0.9, 0.9, 8.6], [top, bus, bus], color='#444444', lw=1.5)  # a copy of h_{t-1} goes down to the gates
-    _arrow(ax, [(1.5, -0.4), (1.5, bus)], '$x_t$', (1.95, -0.3))
+    ax.plot([0.9, 0.9, 5.0], [top, bus, bus], color='#444444', lw=1.5)  # a copy of h_{t-1} goes down to the gates
+    ax.plot([0.9, 0.9, 6.8], [bus, -0.3, -0.3], color='#444444', lw=1.5)  # and h_{t-1} alone to W_hn
+    _arrow(ax, [(1.5, 0.1), (1.5, bus)], '$x_t$', (1.95, 0.25))
     _arrow(ax, [(0, top), (2.7, top)]); _op(ax, 3.0, top, '⊙')
     for x in (3.0, 5.0): _arrow(ax, [(x, bus), (x, gate - 0.4)]); _box(ax, x, gate, r'$\sigma$')  # z, r
     _arrow(ax, [(3.0, gate + 0.4), (3.0, top - 0.3)], '$z_t$', (2.65, 3.4))
     _box(ax, 6.8, 1.6, '$W_{hn} h_{t-1} + b_{hn}$', w=2.2, h=0.45, color='#dddddd')  # n_t: the reset multiplies this
-    _arrow(ax, [(6.8, bus), (6.8, 1.32)]); _op(ax, 6.8, gate, '⊙'); _arrow(ax, [(6.8, 1.88), (6.8, gate - 0.3)])
+    _arrow(ax, [(6.8, -0.3), (6.8, 1.32)]); _op(ax, 6.8, gate, '⊙'); _arrow(ax, [(6.8, 1.88), (6.8, gate - 0.3)])
     _arrow(ax, [(5.45, gate), (6.5, gate)], '$r_t$', (5.95, gate + 0.35))
-    _box(ax, 8.6, gate, 'tanh'); _arrow(ax, [(7.1, gate), (8.15, gate)]); _arrow(ax, [(8.6, bus), (8.6, gate - 0.4)])
+    _box(ax, 8.6, gate, 'tanh'); _arrow(ax, [(7.1, gate), (8.15, gate)]); _arrow(ax, [(8.6, 0.1), (8.6, gate - 0.4)], '$x_t$', (9.05, 0.25))
     _op(ax, 6.0, 3.9, '1−'); _arrow(ax, [(3.0, 3.9), (5.7, 3.9)])  # h_t = (1 - z_t) ⊙ n_t + z_t ⊙ h_{t-1}
     _op(ax, 8.6, 3.9, '⊙'); _arrow(ax, [(6.3, 3.9), (8.3, 3.9)])
     _arrow(ax, [(8.6, gate + 0.4), (8.6, 3.6)], '$n_t$', (8.95, 3.2))

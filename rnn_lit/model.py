@@ -23,7 +23,7 @@ from .train import fit, evaluate, plot_history
 # %% ../nbs/07_pytorch.ipynb #ecce0255
 _all_ = ['fit', 'evaluate', 'plot_history']  # the book's training loop (rnn_lit.train), still importable from here
 
-# %% ../nbs/07_pytorch.ipynb #4eda7411
+# %% ../nbs/07_pytorch.ipynb #134818eb
 def _check_x(x, input_size:int):
     "Raise a clear error unless `x` is a float tensor (N, L, input_size)."
     if not isinstance(x, torch.Tensor): raise TypeError(f"x: expected a torch.Tensor (N, L, input_size), got {type(x).__name__}")
@@ -32,6 +32,19 @@ def _check_x(x, input_size:int):
     if x.dim() != 3 or x.shape[-1] != input_size or x.shape[0] == 0 or x.shape[1] == 0:
         raise ValueError(f"x: expected a non-empty tensor (N, L, input_size={input_size}), got shape {tuple(x.shape)}")
 
+def _check_sizes(**sizes):
+    "Raise a clear error unless every size is an integer >= 1."
+    for name, v in sizes.items(): check_int(v, name)
+
+def _check_input(model, x, hidden):
+    "Raise a clear error unless `x` fits `model` and `hidden` is None or (n_layers, N, hidden_dim)."
+    _check_x(x, model.input_size)
+    want = (model.n_layers, x.size(0), model.hidden_dim)
+    if hidden is not None and tuple(hidden.shape) != want:
+        raise ValueError(f"hidden: expected shape (n_layers, N, hidden_dim) = {want}, got {tuple(hidden.shape)}")
+
+
+# %% ../nbs/07_pytorch.ipynb #4eda7411
 class Model(nn.Module):
     "The article's RNN: `nn.RNN` then a dense layer on every step's hidden state, output flattened to `(N*L, output_size)`."
     def __init__(self,
@@ -41,30 +54,28 @@ class Model(nn.Module):
                  n_layers:int, # number of stacked RNN layers
                 ):
         super(Model, self).__init__()
-        self.input_size, self.hidden_dim = check_int(input_size, 'input_size'), check_int(hidden_dim, 'hidden_dim')
-        self.n_layers = check_int(n_layers, 'n_layers'); check_int(output_size, 'output_size')
-        self.rnn = nn.RNN(input_size, hidden_dim, n_layers, batch_first=True)
-        self.fc = nn.Linear(hidden_dim, output_size)
+        _check_sizes(input_size=input_size, output_size=output_size, hidden_dim=hidden_dim, n_layers=n_layers)
+        self.input_size, self.hidden_dim, self.n_layers = input_size, hidden_dim, n_layers
+        self.rnn = nn.RNN(input_size, hidden_dim, n_layers, batch_first=True)  # RNN layer
+        self.fc = nn.Linear(hidden_dim, output_size)  # fully connected layer
 
     def init_hidden(self, batch_size:int, # N, the number of sequences in the batch
                    ) -> torch.Tensor: # zeros, (n_layers, N, hidden_dim)
-        "The hidden state for the first pass: zeros on the model's device, with its dtype."
-        w = self.fc.weight
-        return torch.zeros(self.n_layers, check_int(batch_size, 'batch_size'), self.hidden_dim, device=w.device, dtype=w.dtype)
+        "The hidden state for the first pass: zeros."
+        return self.fc.weight.new_zeros(self.n_layers, batch_size, self.hidden_dim)
 
     def forward(self, x:torch.Tensor, # the input, (N, L, input_size)
                 hidden:torch.Tensor=None, # the state to start from, (n_layers, N, hidden_dim); None: `init_hidden`
                ) -> tuple: # (out (N*L, output_size), hidden (n_layers, N, hidden_dim))
         "Scores for every step of every sequence, flattened, and the final hidden state."
-        _check_x(x, self.input_size)
+        _check_input(self, x, hidden)
         batch_size = x.size(0)
         if hidden is None: hidden = self.init_hidden(batch_size)  # initial hidden state
-        elif tuple(hidden.shape) != (self.n_layers, batch_size, self.hidden_dim):
-            raise ValueError(f"hidden: expected shape (n_layers, N, hidden_dim) = {(self.n_layers, batch_size, self.hidden_dim)}, got {tuple(hidden.shape)}")
         out, hidden = self.rnn(x, hidden)  # pass input and hidden state to the RNN: (N, L, hidden_dim)
         out = out.contiguous().view(-1, self.hidden_dim)  # flatten: (N*L, hidden_dim)
         out = self.fc(out)  # dense layer: (N*L, output_size)
         return out, hidden
+
 
 # %% ../nbs/07_pytorch.ipynb #e5f13b23
 def shape_walk(model:Model, # the model to follow
