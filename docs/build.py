@@ -245,11 +245,13 @@ def solution_ids(path:Path) -> set:
     return {c.get('id') for c in cells if c['cell_type'] == 'code' and _SOLUTION.search(''.join(c['source']))}
 
 def local_links(text:str, stems:list) -> str:
-    "nbdev's links to a function's documentation (`doc_host`/`doc_baseurl`/NAME.html) pointed at this site's own pages."
+    "nbdev's links to a function's documentation (`doc_host`/`doc_baseurl`/NAME.html#f) pointed at this site's own page."
     cfg = configparser.ConfigParser(); cfg.read(ROOT/'settings.ini')
     base = re.escape(cfg['DEFAULT']['doc_host'].rstrip('/') + cfg['DEFAULT']['doc_baseurl'].rstrip('/'))
     pages = {re.sub(r'^\d+[a-z]?_', '', s): s for s in stems}  # nbdev names a page after its notebook, number dropped
-    return re.sub(base + r'/(\w+)\.html', lambda m: f'{pages.get(m.group(1), m.group(1))}.html', text)
+    # to the page itself: myst resolves `NAME.ipynb` to the page; an anchor would name a show_doc heading that a
+    # page showing the function's source (`#| exports`) does not have
+    return re.sub(base + r'/(\w+)\.html(#[\w.-]*)?', lambda m: f'{pages.get(m.group(1), m.group(1))}.ipynb', text)
 
 def to_myst(nb:dict, pages:list=None, lesson=False, solutions:set=frozenset()) -> dict:
     """Convert a processed notebook `nb` for myst-nb; `pages` (the index only: (page name, part) pairs) become

@@ -20,7 +20,7 @@ from browser import browser_page, screenshot, shot_path
 _spec = importlib.util.spec_from_file_location('site_build', ROOT/'docs'/'build.py')
 B = importlib.util.module_from_spec(_spec); _spec.loader.exec_module(B)
 NBS = [p.name for p in B.notebooks(ROOT/'nbs')]
-CHAPTERS = [n for n in NBS if B.part(Path(n).stem) == 1 and re.match(r'\d+_', n)]  # each Part I chapter has a widget
+CHAPTERS = [n for n in NBS if B.part(Path(n).stem) == 1 and re.match(r'\d+[a-z]?_', n)]  # each Part I chapter has a widget
 RUN_TIMEOUT = float(os.environ.get('RNN_LIT_LAB_TIMEOUT', 240))  # seconds for Run All of one notebook
 
 def _free_port():
@@ -90,7 +90,7 @@ def _wait_all_ran(page, timeout) -> str:
         const prompts = Array.from(document.querySelectorAll(panel + ' .jp-CodeCell .jp-InputPrompt'));
         const ind = document.querySelector(panel + ' .jp-Notebook-ExecutionIndicator');
         const idle = !ind || ind.getAttribute('data-status') === 'idle';
-        if (prompts.length > 0 && idle && prompts.every(p => /\\[\\d+\\]/.test(p.textContent))) return 'all';
+        if (idle && prompts.every(p => /\\[\\d+\\]/.test(p.textContent))) return 'all';  // none at all: nothing to run
         if (idle && prompts.some(p => /\\[\\d+\\]/.test(p.textContent)) && !prompts.some(p => /\\[\\*\\]/.test(p.textContent))) {
             window.__rnnLitIdle = (window.__rnnLitIdle || 0) + 1; return window.__rnnLitIdle >= 4 ? 'stopped' : false; }
         window.__rnnLitIdle = 0; return false; }""", arg=_PANEL, timeout=timeout*1000, polling=500).json_value()
