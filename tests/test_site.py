@@ -68,17 +68,13 @@ _OVERFLOW_JS = """() => Array.from(document.querySelectorAll('article pre')).fil
 _VISIBLE_TEST_FAIL_JS = """() => Array.from(document.querySelectorAll('article pre')).filter(p => /\\btest_fail\\s*\\(/.test(p.textContent)
     && p.checkVisibility())  /* false inside a closed <details>: a folded cell */.map(p => p.textContent.trim().split('\\n')[0].slice(0, 100))"""
 
-_VISIBLE_SOLUTION_JS = """lines => Array.from(document.querySelectorAll('article pre')).filter(p => p.checkVisibility()
-    && lines.some(l => p.textContent.includes(l))).map(p => p.textContent.trim().split('\\n')[0].slice(0, 100))"""
+_VISIBLE_SOLUTION_JS = """cells => Array.from(document.querySelectorAll('article pre')).filter(p => p.checkVisibility()
+    && cells.some(lines => lines.every(l => p.textContent.includes(l)))).map(p => p.textContent.trim().split('\\n')[0].slice(0, 100))"""
 
 def _solution_lines(stem) -> list:
-    "The first code line of each `#| solution` cell of the notebook (the site folds those cells)."
-    out = []
-    for c in _cells(stem):
-        src = ''.join(c['source'])
-        if c['cell_type'] == 'code' and re.search(r'^#\|\s*solution\s*$', src, re.M):
-            out += [l.strip() for l in src.splitlines() if l.strip() and not l.startswith('#')][:1]
-    return out
+    "The code lines of each `#| solution` cell of the notebook, one list per cell (the site folds those cells)."
+    return [[l.strip() for l in ''.join(c['source']).splitlines() if l.strip() and not l.startswith('#|')]
+            for c in _cells(stem) if c['cell_type'] == 'code' and re.search(r'^#\|\s*solution\s*$', ''.join(c['source']), re.M)]
 
 @pytest.mark.parametrize('stem', STEMS)
 def test_page(site, stem):
