@@ -19,7 +19,8 @@ Quarto files (`_quarto.yml`, `nbdev.yml`, `styles.css`) are therefore not part o
    front matter), except that an `#| exports` cell, whose source the page shows, gets no show_doc
    repeating its signature.
 3. Convert for myst-nb (`to_myst`): front matter -> `# Title` and description, Quarto cell options ->
-   cell tags, pandoc link attributes removed, widgets -> a static note, on a Part I page any cell that
+   cell tags, pandoc link attributes removed, a widget -> its copy for a page with no kernel (its controls
+   and pictures drawn in advance, nbs/17_frames.ipynb) or else a static note, on a Part I page any cell that
    calls `test_fail` folded away, and on the index the sidebar: two captioned toctrees (`PARTS`).
 4. Sphinx + myst-nb + sphinx-book-theme, warnings as errors, MathJax served from `_site/` (no CDN).
 """
@@ -68,6 +69,7 @@ def execute(path:str, dest:str) -> float:
             return super().run_all(nb, *args, preproc=pre, **kw)
     Keeping.ran = (None, None)
     nbtest.CaptureShell = Keeping
+    os.environ['RNN_LIT_SITE_FRAMES'] = '1'  # each widget adds its pictures for the site to its output (17_frames)
     cfg, path = get_config(), Path(path).resolve()
     ok, secs = nbtest.test_nb(path, skip_flags=cfg.tst_flags.split(), basepath=cfg.config_path, showerr=False)
     shell, ran = Keeping.ran
@@ -219,6 +221,9 @@ def _convert_cell(cell:dict, lesson=False) -> dict:
         data = o.get('data', {})
         if o.get('output_type') == 'stream' and not _ANSI.sub('', ''.join(o.get('text', ''))).strip():
             continue  # progress-bar leftovers, and the clear_output codes a widget prints with no kernel attached
+        if _WIDGET in data and 'rnn-lit-frames' in ''.join(data.get('text/html', '')):
+            o['data'] = {k: v for k, v in data.items() if k != _WIDGET}  # the widget's own copy for a page (17_frames)
+            outs.append(o); continue
         if _WIDGET in data:
             notes.append(_widget_note(''.join(data.get('text/plain', ''))))
             continue

@@ -28,6 +28,7 @@ html_theme = 'sphinx_book_theme'
 html_title = 'rnn_lit'
 html_static_path = [str(Path(__file__).resolve().parent/'_static')]
 html_css_files = ['rnn_lit.css']
+html_js_files = ['rnn_lit_frames.js']  # swaps a widget's pictures on a page with no kernel (nbs/17_frames.ipynb)
 html_theme_options = {'show_toc_level': 2, 'home_page_in_toc': False, 'use_download_button': False,
                       'use_fullscreen_button': False}
 html_last_updated_fmt = None
