@@ -4,6 +4,8 @@ Each page has its title, its math typeset by the local MathJax, its plots, the s
 marked `#| exports`) shown once (no show_doc signature repeating it), no text of `#| hide` cells, every code block
 within its column (no sideways scrolling), on a Part I page no visible `test_fail` check, and it asks nothing of the
 network. The sidebar lists Part I then Part II, every page once; every link of the index's chapter table resolves.
+Every widget works with no kernel: each control of each widget moves its picture to the right one, in under
+50 ms (`test_widgets_work_without_a_kernel`), and their pictures weigh at most 30 MB in all.
 Screenshots land in _build/screenshots/ (git-ignored; a failing page's as `site-NAME-FAILED.png`): look at them.
 
 The site is built once for this module by docs/build.py, which reuses the notebooks `make nbtest` has just run
@@ -202,3 +204,72 @@ def test_search(site):
         assert page.locator('#search-results li').count() >= 1, 'searching check_sequence finds no page'
         screenshot(page, 'site-search', full_page=False)
         assert not blocked, blocked[:3]
+
+# ---------------------------------------------------------------- widgets with no kernel (nbs/17_frames.ipynb)
+WIDGET_PAGES = [s for s in STEMS if B.part(s) == 1 and re.match(r'\d+[a-z]?_', s)] + ['17_frames']  # every Part I chapter has one
+
+_WIDGET_DATA_JS = "box => JSON.parse(box.querySelector('script.rlf-data').textContent)"
+_STATE_JS = """box => [box.querySelector('img.rlf-frame').getAttribute('src'),
+    Array.from(box.querySelectorAll('[data-control]')).map(e => parseInt(e.value, 10))]"""
+_SWAP_MS_JS = """async (box, [k, i]) => {  // set control k to value index i as an input event does; ms until the picture is decoded
+    const el = box.querySelectorAll('[data-control]')[k], img = box.querySelector('img.rlf-frame');
+    const t0 = performance.now(); el.value = String(i); el.dispatchEvent(new Event(el.tagName === 'SELECT' ? 'change' : 'input'));
+    await img.decode(); return performance.now() - t0; }"""
+
+def _expected_src(data, at) -> str:
+    "The picture the controls' value indices `at` name (the last control changing fastest)."
+    point = 0
+    for size, i in zip(data['sizes'], at): point = point * size + i
+    return 'data:image/png;base64,' + data['frames'][data['index'][point]]
+
+def _move(control, size:int) -> int:
+    "Move one control as a reader does (End/Home on a slider, another option of a menu); returns its new value index."
+    now = int(control.input_value())
+    new = size - 1 if now != size - 1 else 0
+    if control.evaluate('e => e.tagName') == 'SELECT': control.select_option(value=str(new))
+    else: control.focus(); control.press('End' if new == size - 1 else 'Home')
+    return new
+
+@pytest.mark.parametrize('stem', WIDGET_PAGES)
+def test_widgets_work_without_a_kernel(site, stem):
+    # offline (every request outside the machine aborted), each widget copy on the page: every control moved in
+    # turn; after each move the picture is the grid point's picture, and a change shows its picture in < 50 ms
+    from browser import shot_path
+    with browser_page(1280, 900) as (page, blocked), shot_on_failure(page, f'site-widgets-{site[stem]}'):
+        page.goto((SITE/f'{site[stem]}.html').as_uri())
+        page.wait_for_load_state('load')
+        boxes = page.locator('.rnn-lit-frames.rlf-ready')
+        assert boxes.count() >= 1, (f'{stem}.ipynb: expected a working widget on the page (its controls and pictures, '
+                                    f'.rnn-lit-frames made ready by rnn_lit_frames.js), found none')
+        for b in range(boxes.count()):
+            box = boxes.nth(b)
+            box.scroll_into_view_if_needed()
+            data = box.evaluate(_WIDGET_DATA_JS)
+            src, at = box.evaluate(_STATE_JS)
+            assert src == _expected_src(data, at), f'{stem}.ipynb widget {b}: at first, the picture is not the one its controls name ({at})'
+            box.screenshot(path=str(shot_path(f'site-widget-{site[stem]}-{b}-before')))
+            controls, changed, slow = box.locator('[data-control]'), 0, []
+            for k in range(controls.count()):
+                if data['sizes'][k] < 2: continue
+                new = _move(controls.nth(k), data['sizes'][k])
+                src2, at2 = box.evaluate(_STATE_JS)
+                label = controls.nth(k).evaluate("e => e.closest('label').querySelector('.rlf-label').textContent")
+                assert at2[k] == new, f'{stem}.ipynb widget {b}, control {label!r}: moved to value {new}, the page reads {at2[k]}'
+                assert src2 == _expected_src(data, at2), (f'{stem}.ipynb widget {b}, control {label!r} moved to value {new}: '
+                                                         f'expected the picture of grid point {at2}, the page shows another')
+                changed += src2 != src
+                src = src2
+                ms = min(box.evaluate(_SWAP_MS_JS, [k, i]) for i in (0, data['sizes'][k] - 1, 0))
+                if ms >= 50: slow.append(f'{label}: {ms:.0f} ms')
+            assert changed, f'{stem}.ipynb widget {b}: no control changed the picture'
+            assert not slow, f'{stem}.ipynb widget {b}: a control change took 50 ms or more to show its picture: {slow}'
+            box.screenshot(path=str(shot_path(f'site-widget-{site[stem]}-{b}-after')))
+        assert not blocked, f'{stem}.ipynb: the page asked the network for {blocked[:3]}'
+
+def test_widget_pictures_fit_their_budget(site):
+    # issue 18: the widgets' copies add at most 30 MB to the site
+    sizes = {f.name: sum(len(m.group(0)) for m in re.finditer(r'<div class="rnn-lit-frames">.*?</script>', f.read_text(encoding='utf-8'), re.S))
+             for f in SITE.glob('*.html')}
+    total = sum(sizes.values())
+    assert total <= 30e6, f'the widgets add {total / 1e6:.1f} MB to the site, expected at most 30 MB: {sorted(sizes.items(), key=lambda kv: -kv[1])[:4]}'
+    print(f'widget pictures: {total / 1e6:.1f} MB in all; ' + ', '.join(f'{k} {v / 1e6:.2f}' for k, v in sorted(sizes.items()) if v))
