@@ -23,8 +23,10 @@ import torch.nn.functional as F
 from torch import nn, Tensor
 import matplotlib as mpl
 import matplotlib.pyplot as plt
-import ipywidgets as widgets
+from matplotlib.figure import Figure
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from .core import check_int, set_seed, get_ax, renamed
+from .frames import FrameWidget, Slider
 import rnn_lit.train
 from .train import fit, StatefulLoss, detach_state, adamw_one_cycle
 
@@ -437,6 +439,16 @@ def activation_html(text:str, # the text
     return '<pre style="line-height:1.3;font-size:12px">' + ''.join(spans) + '</pre>'
 
 # %% ../nbs/08_language_models.ipynb #5eed858c
+def _char_cells(text:str, # the text
+                width:int=80, # characters per row before wrapping
+               ) -> list: # (row, column, character) of each character of `text`
+    "Where `plot_activation` puts each character: a newline, or a full row, starts the next row."
+    cells, col, row = [], 0, 0
+    for ch in text:
+        if ch == '\n' or col == width: row, col = row + 1, 0
+        cells.append((row, col, ch)); col += ch != '\n'
+    return cells
+
 def plot_activation(text:str, # the text
                     values, # one activation per character, shape (len(text),)
                     vmax:float=1.0, # the activation shown at full colour
@@ -446,12 +458,10 @@ def plot_activation(text:str, # the text
     "Draw the text as a grid of characters on backgrounds coloured by their activation; returns the Axes."
     values = np.asarray(values, dtype=float)
     if values.shape != (len(text),): raise ValueError(f"values: expected shape ({len(text)},), got {values.shape}")
-    cells, col, row = [], 0, 0
-    for ch in text:  # (row, col) of every character; a newline or a full row starts the next row
-        if ch == '\n' or col == width: row, col = row + 1, 0
-        cells.append((row, col, ch)); col += ch != '\n'
-    image = np.zeros((row + 1, width, 4))  # RGBA, transparent where there is no character
-    ax = get_ax(ax, figsize=(min(width, 100) * 0.11, 0.22 * (row + 1) + 0.4))
+    cells = _char_cells(text, width)
+    rows = cells[-1][0] + 1 if cells else 1
+    image = np.zeros((rows, width, 4))  # RGBA, transparent where there is no character
+    ax = get_ax(ax, figsize=(min(width, 100) * 0.11, 0.22 * rows + 0.4))
     for (r, c, ch), colour in zip(cells, _colours(values, vmax)):
         if ch == '\n': continue
         image[r, c] = colour
@@ -461,22 +471,61 @@ def plot_activation(text:str, # the text
     return ax
 
 # %% ../nbs/08_language_models.ipynb #b6f69aa3
+class _Shading:
+    "The characters of `text`, drawn once by `plot_activation` over the pixels of `ax`: a neuron's picture is its colours times this ink."
+    def __init__(self, text:str, # the text
+                 width:int, # characters per row
+                 ax, # the Axes the pictures are for (its size in pixels)
+                ):
+        fig = Figure(figsize=ax.figure.get_size_inches(), dpi=ax.figure.dpi)
+        canvas, ax2 = FigureCanvasAgg(fig), fig.add_axes(ax.get_position().bounds)
+        plot_activation(text, np.zeros(len(text)), width=width, ax=ax2)
+        ax2.images[0].set_visible(False)  # the characters alone, black on white
+        canvas.draw()
+        x0, y0, x1, y1 = (int(round(v)) for v in ax2.bbox.extents)
+        self.ink = np.asarray(canvas.buffer_rgba())[::-1][y0:y1][::-1, x0:x1, :3] / 255  # the Axes' pixels, top row first
+        self.keep = np.array([ch != '\n' for ch in text], dtype=bool)
+        self.cells = tuple(np.array([(r, c) for r, c, ch in _char_cells(text, width) if ch != '\n'], dtype=int).reshape(-1, 2).T)
+        rows, (h, w) = int(round(ax2.get_ylim()[0] + 0.5)), self.ink.shape[:2]  # plot_activation's rows
+        self.shape = (rows, width)
+        self.row_of = np.minimum(((np.arange(h) + 0.5) / h * rows).astype(int), rows - 1)  # each pixel's cell
+        self.col_of = np.minimum(((np.arange(w) + 0.5) / w * width).astype(int), width - 1)
+
+    def picture(self, values, # one activation per character
+                vmax:float, # the activation shown at full colour
+               ) -> np.ndarray: # (height, width, 3) pixels
+        "Each character's cell in its value's colour (white where there is none), times the ink."
+        grid = np.ones(self.shape + (3,))
+        grid[self.cells] = _colours(np.asarray(values, dtype=float)[self.keep], vmax)[:, :3]
+        return (grid[self.row_of][:, self.col_of] * self.ink * 255).round().astype(np.uint8)
+
 def neuron_widget(text:str, # the text that was read
                   states:Tensor, # its activations, (len(text), H_out), e.g. from hidden_trace
                   neuron:int=0, # the neuron shown first
                   width:int=80, # characters per row
-                 ) -> widgets.interactive:
-    "A slider over the neurons of `states`; each move redraws `plot_activation` for the chosen neuron."
+                  site:list|None=None, # the neurons the site offers; None for all if H_out <= 24, else 24 of them evenly spaced
+                 ) -> FrameWidget:
+    "A slider over the neurons of `states`; each move colours the text by the chosen neuron, as `plot_activation` does."
     if states.dim() != 2 or states.shape[0] != len(text):
         raise ValueError(f"states: expected shape ({len(text)}, H_out), got {tuple(states.shape)}")
-    def draw(neuron):
-        values = states[:, neuron]
-        ax = plot_activation(text, values, vmax=max(values.abs().max().item(), 1e-6), width=width)
-        ax.set_title(f'neuron {neuron}')
-        plt.show()
-        return ax
-    slider = widgets.IntSlider(value=neuron, min=0, max=states.shape[1] - 1, description='neuron', continuous_update=False)
-    return widgets.interactive(draw, neuron=slider)
+    H, values, shading = states.shape[1], np.asarray(states.detach().cpu(), dtype=float), []
+    neuron = check_int(neuron, 'neuron', minimum=0)
+    if neuron >= H: raise ValueError(f"neuron: expected a neuron between 0 and {H - 1}, got {neuron}")
+    if site is None: site = sorted({neuron, *np.linspace(0, H - 1, min(H, 24)).round().astype(int).tolist()})
+    def picture(k):
+        return shading[0].picture(values[:, k], max(np.abs(values[:, k]).max(), 1e-6))
+    def draw(ax, neuron):
+        if not shading: shading.append(_Shading(text, width, ax))
+        ax.axis('off')
+        x0, y0 = (int(round(v)) for v in ax.bbox.extents[:2])
+        image = ax.figure.figimage(picture(neuron), xo=x0, yo=y0, origin='upper')  # its pixels as they are
+        return dict(image=image, title=ax.set_title(f'neuron {neuron}'))
+    def update(artists, neuron):
+        artists['image'].set_data(picture(neuron)); artists['title'].set_text(f'neuron {neuron}')
+    height = 0.22 * (_char_cells(text, width)[-1][0] + 1 if text else 1) + 0.4
+    return FrameWidget(draw, dict(neuron=Slider('neuron', range(H), value=neuron, site=site)), update,
+                       figsize=(min(width, 100) * 0.11, height), margins=dict(left=0, right=1, bottom=0, top=1 - 0.35 / height),
+                       alt='the text, each character on a colour showing the chosen neuron (blue below zero, red above)')
 
 # %% ../nbs/08_language_models.ipynb #9b3d5626
 class MinCharRNN:
