@@ -298,7 +298,8 @@ def next_word_widget(model:Model, # a trained Model
         return probs[sentence]
     def draw(ax, sentence):
         ax = plot_next_word(probs_of(sentence), task.answers, ax=ax)
-        return dict(bars=list(ax.patches), title=ax.set_title(_next_word_title(sentence, probs_of(sentence), task.answers), fontsize=8))
+        ax.xaxis.set_label_coords(0.5, -0.12)  # the label and the title stay where they are: nothing to place again at each redraw
+        return dict(bars=list(ax.patches), title=ax.set_title(_next_word_title(sentence, probs_of(sentence), task.answers), fontsize=8, y=1))
     def update(artists, sentence):
         p = probs_of(sentence)
         for i, bar in enumerate(artists['bars']): bar.set(width=p[i].item(), facecolor=model_color('rnn') if i == p.argmax() else '#bbbbbb')
