@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['SEQUENCE_SHAPES', 'Model', 'shape_walk', 'shape_table', 'draw_sequence_shapes', 'blank_tasks_28', 'one_hot',
            'Batches', 'blank_loss', 'blank_accuracy', 'next_word_probs', 'predict', 'predict_steps', 'plot_steps',
-           'plot_next_word', 'next_word_widget', 'fit', 'evaluate', 'plot_history']
+           'plot_next_word', 'held_out_examples', 'next_word_widget', 'fit', 'evaluate', 'plot_history']
 
 # %% ../nbs/07_pytorch.ipynb #3659c53b
 import math
@@ -15,10 +15,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 import matplotlib.pyplot as plt
 from matplotlib.patches import FancyArrowPatch, Rectangle
-import ipywidgets as widgets
 from .core import check_int, set_seed, get_ax, model_color
-from .memory import make_blank_task, BlankTask, BOLT_FILLER
+from .memory import make_blank_task, BlankTask, BOLT_FILLER, blank_sentence, tokenize, _held_out
 from .train import fit, evaluate, plot_history
+from .frames import FrameWidget, TextBox
 
 # %% ../nbs/07_pytorch.ipynb #ecce0255
 _all_ = ['fit', 'evaluate', 'plot_history']  # the book's training loop (rnn_lit.train), still importable from here
@@ -254,17 +254,57 @@ def plot_next_word(probs:torch.Tensor, # (n_answers,) probabilities
     ax.set(xlabel='probability', xlim=(0, 1))
     return ax
 
+def held_out_examples(task:BlankTask, # the task whose held-out sentences are offered
+                      n:int=5, # how many sentences besides the article's
+                     ) -> list: # the article's sentence, then up to n sentences as a reader would type them
+    "The article's sentence, then held-out sentences of `task` with other subjects, their fillers cut to different gaps (still held out)."
+    out, subjects, gaps = ["Usain Bolt, an eight-time Olympic gold medallist, is from ___"], {('usain', 'bolt')}, set()
+    for ids in task.x_valid:
+        words = [task.vocab[i] for i in ids]
+        subject, filler = words[:2], words[3:3 + task.gap]
+        if tuple(subject) in subjects: continue
+        cuts = [(g, blank_sentence(subject, filler[i:i + g])) for g in range(1, task.gap + 1) if g not in gaps
+                for i in range(task.gap - g + 1)]  # every shorter piece of the filler; the whole one is held out
+        g, cut = next(((g, c) for g, c in cuts if _held_out(c)), (0, words if task.gap == 0 else None))  # gap 0 holds nothing out
+        if cut is None: continue
+        subjects.add(tuple(subject)); gaps = set() if len(gaps | {g}) == task.gap else gaps | {g}  # each gap once, then again
+        out.append(' '.join([w.title() for w in cut[:2]] + cut[2:]).replace(' ,', ',') + ' ___')
+        if len(out) > n: break
+    return out
+
+def _with_dictionary(e:ValueError, # the error of `task.encode`
+                     task:BlankTask, # the task that gives the dictionary
+                     limit:int=240, # the most characters of the dictionary to show
+                    ) -> ValueError:
+    "The error with the task's dictionary added, for a reader who typed a word the model cannot read."
+    words = ' '.join(task.vocab)
+    return ValueError(f"{e}. The dictionary: {words if len(words) <= limit else words[:limit].rsplit(' ', 1)[0] + ' ...'}")
+
+def _next_word_title(sentence:str, probs:torch.Tensor, answers:list) -> str:
+    "The sentence with the predicted word in its blank, and its probability."
+    return f"{sentence.rstrip(' _')} {answers[probs.argmax()]}  (p = {probs.max():.2f})"
+
 def next_word_widget(model:Model, # a trained Model
                      task:BlankTask, # the task that gives the vocabulary and the answers
                      sentence:str="Usain Bolt, an eight-time Olympic gold medallist, is from ___", # the first sentence shown
-                    ) -> widgets.interactive:
+                     examples:list|None=None, # the sentences the site offers; None: `held_out_examples(task)`
+                    ) -> FrameWidget:
     "Type a sentence; see the predicted word for its blank and every answer's probability."
-    def show(sentence=sentence):
-        try: probs = next_word_probs(model, task, sentence)
-        except ValueError as e: print(e); print('dictionary:', ' '.join(task.vocab)); return None
-        word = task.answers[probs.argmax()]
-        ax = plot_next_word(probs, task.answers); ax.set_title(f"{sentence.rstrip(' _')} {word}  (p = {probs.max():.2f})", fontsize=8)
-        plt.show()
-        return ax
-    return widgets.interactive(show, sentence=widgets.Text(value=sentence, description='sentence', continuous_update=False,
-                                                           layout=widgets.Layout(width='95%')))
+    probs = {}  # sentence -> probabilities, each sentence run through the model once
+    def probs_of(sentence):
+        if sentence not in probs:
+            try: probs[sentence] = next_word_probs(model, task, sentence)
+            except ValueError as e: raise _with_dictionary(e, task) from None
+        return probs[sentence]
+    def draw(ax, sentence):
+        ax = plot_next_word(probs_of(sentence), task.answers, ax=ax)
+        ax.xaxis.set_label_coords(0.5, -0.12)  # the label and the title stay where they are: nothing to place again at each redraw
+        return dict(bars=list(ax.patches), title=ax.set_title(_next_word_title(sentence, probs_of(sentence), task.answers), fontsize=8, y=1))
+    def update(artists, sentence):
+        p = probs_of(sentence)
+        for i, bar in enumerate(artists['bars']): bar.set(width=p[i].item(), facecolor=model_color('rnn') if i == p.argmax() else '#bbbbbb')
+        artists['title'].set_text(_next_word_title(sentence, p, task.answers))
+    examples = held_out_examples(task) if examples is None else list(examples)
+    return FrameWidget(draw, dict(sentence=TextBox('sentence', sentence, examples)), update, figsize=(6, 3.2),
+                       margins=dict(left=0.15, right=0.97, bottom=0.15, top=0.9),
+                       alt="the model's probability of each country at the blank of the sentence")
