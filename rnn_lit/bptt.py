@@ -11,13 +11,13 @@ import copy
 import numpy as np
 import torch
 import matplotlib.pyplot as plt
-import ipywidgets as widgets
 from matplotlib.colors import LogNorm
 from matplotlib.patches import FancyArrowPatch
 from matplotlib.ticker import FuncFormatter
 from .core import check_int, check_sequence, check_state, get_ax, layer_weights, one_thread
 from .forward import ScratchRNN
 from .fast_rnn import rnn_layer_forward
+from .frames import FrameWidget, Slider
 
 # %% ../nbs/04_bptt.ipynb #eeaed106
 def _arrow(ax, start, end, backward=False, rad=0.0):
@@ -204,18 +204,22 @@ def hidden_grad_norms(rnn, # a ScratchRNN or torch.nn.RNN
         return norms
 
 # %% ../nbs/04_bptt.ipynb #79190175
+def _label_colour_bar(bar):
+    "Colour-bar labels like 1e-03, no minor ticks."
+    bar.ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f'{v:.0e}'))
+    bar.ax.minorticks_off()
+
 def plot_grad_heatmap(norms:torch.Tensor, # (L, L) from `hidden_grad_norms`: [t-1, s-1] = ||dL_t/dh_s||
                       ax=None, # matplotlib Axes to draw on, or None for a new figure
+                      norm=None, # the colour scale, e.g. `LogNorm(vmin, vmax)`; None for a log scale over these values
                      ):
     "Heatmap of $\\lVert \\partial \\mathcal{L}_t / \\partial h_s \\rVert$ on a log colour scale; zeros (no path) left blank."
     ax = get_ax(ax, figsize=(4.8, 3.8))
     values = np.ma.masked_less_equal(norms.detach().cpu().numpy(), 0)  # no path from L_t to h_s
     L = values.shape[0]
     image = ax.imshow(values, origin='lower', extent=(0.5, L + 0.5, 0.5, L + 0.5), cmap='viridis',
-                      norm=LogNorm() if values.count() else None)
-    bar = ax.figure.colorbar(image, ax=ax, label=r'$\|\partial \mathcal{L}_t / \partial h_s\|$')
-    bar.ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f'{v:.0e}'))  # labels like 1e-03
-    bar.ax.minorticks_off()
+                      norm=norm if norm is not None else LogNorm() if values.count() else None)
+    _label_colour_bar(ax.figure.colorbar(image, ax=ax, label=r'$\|\partial \mathcal{L}_t / \partial h_s\|$'))
     ax.set(xlabel='hidden state $h_s$ (step $s$)', ylabel='loss term $\\mathcal{L}_t$ (step $t$)')
     return ax
 
@@ -239,23 +243,49 @@ def _demo_case(seed):
         torch.manual_seed(seed)
         return ScratchRNN(2, 8), torch.randn(16, 4, 2), torch.randn(16, 4, 8)
 
+def _heatmap_colours(full:torch.Tensor):
+    "One log colour scale for every truncation of the matrix `full` (a cut only blanks entries, it changes none)."
+    positive = full[full > 0]
+    return LogNorm(positive.min().item(), positive.max().item()) if positive.numel() else None
+
+def _heatmap_title(truncate, scale, L):
+    return f'truncate τ = {truncate}' + (' (no cut)' if truncate == L else '') + f', $W_{{hh}}$ x {scale:.3g}'
+
+def _draw_heatmap(ax, norms_of, truncate, scale):
+    "The widget's picture for (truncate, scale), its colours fixed by the uncut matrix of that factor."
+    full = norms_of(None, scale)
+    plot_grad_heatmap(norms_of(truncate, scale), ax=ax, norm=_heatmap_colours(full))
+    return dict(image=ax.images[0], title=ax.set_title(_heatmap_title(truncate, scale, len(full))))
+
+def _update_heatmap(artists, norms_of, truncate, scale):
+    "The same picture by changing the image's data, its colour limits and the title."
+    colours, image = _heatmap_colours(norms_of(None, scale)), artists['image']
+    if colours is None or not isinstance(image.norm, LogNorm): return False  # no positive entry: drawn afresh
+    image.set_data(np.ma.masked_less_equal(norms_of(truncate, scale).cpu().numpy(), 0))
+    image.set_clim(colours.vmin, colours.vmax)  # the colour bar follows ...
+    _label_colour_bar(image.colorbar)  # ... with its default labels: ours again
+    artists['title'].set_text(_heatmap_title(truncate, scale, image.get_array().shape[0]))
+
 def bptt_heatmap_widget(rnn=None, # a ScratchRNN or torch.nn.RNN; None for a random one (with `input` and `grad_output`)
                         input:torch.Tensor|None=None, # the sequence, in rnn's layout (needed when `rnn` is given)
                         grad_output:torch.Tensor|None=None, # dL_t/d(output_t), the shape of rnn's output (needed with `rnn`)
                         h0:torch.Tensor|None=None, # initial states, or None for zeros
                         seed:int=0, # the seed of the random network used when `rnn` is None
-                       ) -> widgets.interactive:
+                       ) -> FrameWidget:
     "Sliders for the truncation length $\\tau$ and a factor on $W_{hh}$, redrawing the heatmap of `hidden_grad_norms`."
     if rnn is None: rnn, input, grad_output = _demo_case(seed)
     for name, value in (('input', input), ('grad_output', grad_output)):
         if value is None: raise ValueError(f"{name}: expected a tensor when rnn is given, got None")
     L = check_sequence(input, rnn.input_size, rnn.batch_first)[0].shape[0]
-    def show(truncate=L, scale=1.0):
-        norms = _scaled_norms(rnn, scale, input, grad_output, h0, truncate)
-        ax = plot_grad_heatmap(norms)
-        ax.set_title(f'truncate τ = {truncate}, $W_{{hh}}$ x {scale:g}')
-        plt.show()
-        return ax
-    return widgets.interactive(show,
-        truncate=widgets.IntSlider(value=L, min=1, max=L, description='truncate τ', continuous_update=False),
-        scale=widgets.FloatLogSlider(value=1.0, base=2, min=-2, max=2, step=0.25, description='W_hh x', continuous_update=False))
+    known = {}  # (truncate, scale) -> the matrix: each is computed once
+    def norms_of(truncate, scale):
+        key = (truncate or L, scale)  # truncating at L cuts nothing
+        if key not in known: known[key] = _scaled_norms(rnn, scale, input, grad_output, h0, truncate)
+        return known[key]
+    scales = [2 ** (k / 4) for k in range(-8, 9)]  # 1/4 to 4, in quarter powers of 2
+    return FrameWidget(lambda ax, **v: _draw_heatmap(ax, norms_of, **v),
+                       dict(truncate=Slider('truncate τ', range(1, L + 1), value=L),
+                            scale=Slider('W_hh x', scales, value=1.0, site=scales[::2], fmt='{:.3g}')),
+                       update=lambda artists, **v: _update_heatmap(artists, norms_of, **v),
+                       figsize=(5.6, 4.2), margins=dict(left=0.11, right=0.9, bottom=0.12, top=0.92),
+                       alt='Heatmap of how much gradient the loss at each step sends to each earlier hidden state, for the chosen truncation and factor on W_hh')

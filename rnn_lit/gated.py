@@ -15,12 +15,12 @@ import torch
 from torch import nn
 import matplotlib.pyplot as plt
 from matplotlib.patches import FancyBboxPatch, Circle, FancyArrowPatch
-import ipywidgets as widgets
 from .core import check_int, check_sequence, check_state, set_seed, get_ax, model_color, one_thread, layer_weights, renamed
 from .forward import rnn_step, ScratchRNN
 from .train import fit
 from .fast_gated import gru_layer
 from .compiled import chosen_lstm_layer, lstm_backend, lstm_kernels_status
+from .frames import FrameWidget, Slider, Menu
 
 # %% ../nbs/06_gated.ipynb #82b5761c
 def _box(ax, x, y, text, w=0.9, h=0.7, color='#f2c14e'):
@@ -487,10 +487,28 @@ def _trained_gate_models(T:int=20, steps:int=300):
     return models
 
 # %% ../nbs/06_gated.ipynb #fa80416a
+def _gate_rows(gates:dict, t:int):
+    "The gates as plot_gates shows them: (n_gates * H_out, L), the steps after `t` blank (nan)."
+    values = np.concatenate([np.asarray(v, dtype=float).T for v in gates.values()])
+    return np.where(np.arange(1, values.shape[1] + 1) <= t, values, np.nan)
+
+def _draw_gates(ax, recorded, markers, t, model):
+    "The widget's picture: the chosen model's gates up to step `t`."
+    L = len(next(iter(recorded[model].values())))
+    plot_gates(recorded[model], t, markers=markers, title=f'{model} gates, step t = {t} of {L}', ax=ax)
+    return dict(image=ax.images[0], now=ax.lines[-1], title=ax.title, model=model, L=L)
+
+def _update_gates(artists, recorded, t, model):
+    "The same picture for another step, by changing the image's data, the step's line and the title; another model is drawn afresh."
+    if model != artists['model']: return False
+    artists['image'].set_data(_gate_rows(recorded[model], t))
+    artists['now'].set_xdata([t + 0.5, t + 0.5])
+    artists['title'].set_text(f"{model} gates, step t = {t} of {artists['L']}")
+
 def gates_widget(models:dict=None, # name -> a trained LSTM or GRU (batch_first); None trains a keep-init LSTM and GRU on the adding problem
                  input:torch.Tensor=None, # one sequence (L, H_in) for the models to read; None draws one of the adding problem (L = 20)
                  markers=None, # steps t (1..L) to mark on the time axis; None marks the adding problem's markers when `input` is None
-                ):
+                ) -> FrameWidget:
     "Step through `input` (slider t) and watch the gates of the chosen model (dropdown) open and close."
     if input is None:
         input = adding_problem(1, 20, seed=7)[0][0]  # (20, 2)
@@ -503,13 +521,11 @@ def gates_widget(models:dict=None, # name -> a trained LSTM or GRU (batch_first)
         keep = ('input', 'forget', 'output') if model.mode == 'LSTM' else ('reset', 'update')
         recorded[name] = {k: g[k].cpu().numpy() for k in keep}
     L = input.shape[0]
-    def show(t, model):
-        ax = plot_gates(recorded[model], t, markers=markers, title=f'{model} gates, step t = {t} of {L}')
-        plt.show()
-        return ax
-    return widgets.interactive(show,
-        t=widgets.IntSlider(value=L, min=1, max=L, description='t', continuous_update=False),
-        model=widgets.Dropdown(options=list(models), description='model'))
+    return FrameWidget(lambda ax, **v: _draw_gates(ax, recorded, markers, **v),
+                       dict(t=Slider('t', range(1, L + 1), value=L), model=Menu('model', list(models))),
+                       update=lambda artists, **v: _update_gates(artists, recorded, **v),
+                       figsize=(7, 4), margins=dict(left=0.13, right=0.97, bottom=0.12, top=0.92),
+                       alt='Heat map of the gate values of each hidden unit at every step up to step t, for the chosen model')
 
 # %% ../nbs/06_gated.ipynb #517e5670
 # old names that still work for one release, with a DeprecationWarning: `plot_jacobian_norms` (the name of chapter 5's

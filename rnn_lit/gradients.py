@@ -16,10 +16,10 @@ import torch
 from torch import nn, Tensor
 import matplotlib.pyplot as plt
 from matplotlib.ticker import LogFormatter, NullFormatter
-import ipywidgets as widgets
 from .core import check_int, check_sequence, check_state, get_ax, model_color, one_thread
 from .forward import ScratchRNN, activation, rnn_unroll
 from .train import train_steps, NonFiniteError
+from .frames import FrameWidget, Slider, Menu
 
 # %% ../nbs/05_gradients.ipynb #d346cae5
 def _check_single_layer(rnn):
@@ -211,22 +211,55 @@ def plot_training_curves(runs:dict, # {label: history}, each history as from `tr
     return ax
 
 # %% ../nbs/05_gradients.ipynb #097bb4f3
+def _lab_limits(norms, bound, L):
+    "Axis limits of the lab's picture, from its values alone: the steps 0..L, and decades around the curve, its bound and 1."
+    y = np.log10(np.concatenate([v[np.isfinite(v) & (v > 0)] for v in (norms, bound, np.ones(1))]))
+    pad = 0.05 * max(y.max() - y.min(), 1)
+    return (-0.03 * L, 1.03 * L), (10 ** (y.min() - pad), 10 ** (y.max() + pad))
+
+def _lab_title(sigma_max, nonlinearity, L):
+    return f'{nonlinearity}, σₘₐₓ = {sigma_max:g} (1/γ = {1 / DERIVATIVE_BOUND[nonlinearity]:g}), L = {L}'
+
+def _draw_lab(ax, lab_norms, sigma_max, nonlinearity, L):
+    "The lab's picture: the measured norms and their bound, on limits that depend on these values only."
+    norms, gamma = lab_norms(sigma_max, nonlinearity, L), DERIVATIVE_BOUND[nonlinearity]
+    plot_jacobian_norms({sigma_max: norms}, gamma, ax=ax)
+    curve, bound = ax.lines[:2]
+    xlim, ylim = _lab_limits(norms, bound.get_ydata(), L)
+    ax.set(xlim=xlim, ylim=ylim)
+    return dict(curve=curve, bound=bound, legend=ax.get_legend(), title=ax.set_title(_lab_title(sigma_max, nonlinearity, L)))
+
+def _update_lab(artists, lab_norms, sigma_max, nonlinearity, L):
+    "The same picture by moving the two lines, the limits and the texts."
+    norms, distance = lab_norms(sigma_max, nonlinearity, L), np.arange(L + 1)[::-1]  # L - s for s = 0..L
+    bound = pascanu_bound(sigma_max, DERIVATIVE_BOUND[nonlinearity], distance.astype(float))
+    artists['curve'].set_data(distance, norms)
+    artists['bound'].set_data(distance, bound)
+    xlim, ylim = _lab_limits(norms, bound, L)
+    artists['curve'].axes.set(xlim=xlim, ylim=ylim)
+    legend = artists['legend']
+    legend.get_texts()[0].set_text(f'σₘₐₓ = {sigma_max:g}')
+    legend.set_title(f'dashed: the bound (γσₘₐₓ)ᴸ⁻ˢ, γ = {DERIVATIVE_BOUND[nonlinearity]:g}')
+    artists['title'].set_text(_lab_title(sigma_max, nonlinearity, L))
+
 def spectral_lab_widget(hidden_size:int=24, # H_out of the RNN in the lab
                         seed:int=0, # seeds the weights and the (quiet, fixed) input sequence
-                       ) -> widgets.interactive:
+                       ) -> FrameWidget:
     "Sliders for $\\sigma_{max}(W_{hh})$, the nonlinearity and $L$, redrawing $\\lVert \\partial h_L / \\partial h_s \\rVert_2$ with its bound."
     hidden_size, seed = check_int(hidden_size, 'hidden_size'), check_int(seed, 'seed', minimum=0)
     quiet_input = 0.1 * torch.randn(100, 2, generator=torch.Generator().manual_seed(seed))  # (100, H_in): up to L = 100
-    def show(sigma_max, nonlinearity, L):
-        rnn = rnn_with_sigma_max(2, hidden_size, sigma_max, nonlinearity, bias=False, seed=seed)
-        gamma = DERIVATIVE_BOUND[nonlinearity]
-        fig, ax = plt.subplots(figsize=(6, 3.5))
-        fig.subplots_adjust(left=0.13, right=0.97, bottom=0.14, top=0.91)
-        plot_jacobian_norms({sigma_max: jacobian_norms(rnn, quiet_input[:L]).norms}, gamma, ax=ax)
-        ax.set_title(f'{nonlinearity}, σₘₐₓ = {sigma_max:g} (1/γ = {1 / gamma:g}), L = {L}')
-        plt.show()
-        return ax
-    return widgets.interactive(show,
-        sigma_max=widgets.FloatSlider(value=0.9, min=0.1, max=12, step=0.1, description='σ_max', continuous_update=False),
-        nonlinearity=widgets.Dropdown(options=list(DERIVATIVE_BOUND), value='tanh', description='F'),
-        L=widgets.IntSlider(value=40, min=2, max=100, description='L', continuous_update=False))
+    known = {}  # (sigma_max, nonlinearity, L) -> the norms, each measured once
+    def lab_norms(sigma_max, nonlinearity, L):
+        if (sigma_max, nonlinearity, L) not in known:
+            rnn = rnn_with_sigma_max(2, hidden_size, sigma_max, nonlinearity, bias=False, seed=seed)
+            norms = jacobian_norms(rnn, quiet_input[:L]).norms
+            known[sigma_max, nonlinearity, L] = np.asarray(norms.detach().cpu(), dtype=float)
+        return known[sigma_max, nonlinearity, L]
+    controls = dict(  # on the site: sigma_max on both sides of 1/gamma for each F (1 and 4), and five lengths
+        sigma_max=Slider('σ_max', [k / 10 for k in range(1, 121)], value=0.9, site=[0.5, 0.9, 1.0, 1.2, 1.5, 2.0, 3.0, 4.0, 8.0, 12.0]),
+        nonlinearity=Menu('F', list(DERIVATIVE_BOUND), value='tanh'),
+        L=Slider('L', range(2, 101), value=40, site=[5, 10, 20, 40, 100]))
+    return FrameWidget(lambda ax, **v: _draw_lab(ax, lab_norms, **v), controls,
+                       update=lambda artists, **v: _update_lab(artists, lab_norms, **v),
+                       figsize=(6, 3.5), margins=dict(left=0.16, right=0.97, bottom=0.14, top=0.91),
+                       alt='The measured norms of the gradient carried back L - s steps, on a log scale, with their bound, for the chosen largest singular value, nonlinearity and length')
