@@ -23,9 +23,10 @@ def widget_factories():
 def _values(ctrl):
     "Two different values for the control `ctrl`, to alternate between."
     import ipywidgets as W
-    if isinstance(ctrl, W.SelectionSlider):
+    if isinstance(ctrl, W.SelectionSlider):  # up to 12 values not seen before: a reader dragging the slider
         vals = [o[1] if isinstance(o, tuple) else o for o in ctrl.options]
-        return [vals[-1] if ctrl.value != vals[-1] else vals[0], ctrl.value]
+        others = [v for v in vals if v != ctrl.value]
+        return others[::max(1, len(others) // 12)][:12] or [ctrl.value]
     if isinstance(ctrl, (W.IntSlider, W.FloatSlider, W.FloatLogSlider)):
         return [ctrl.max if ctrl.value != ctrl.max else ctrl.min, ctrl.value]
     if isinstance(ctrl, (W.Dropdown, W.ToggleButtons, W.RadioButtons, W.Select)):
@@ -39,14 +40,14 @@ def _values(ctrl):
     raise TypeError(f'no way to change a {type(ctrl).__name__}')
 
 def redraw_ms(w, repeats=9) -> float:
-    "Median milliseconds for `w` to redraw after its first control changes, rendering included."
+    "Median milliseconds for `w` to redraw after its first control changes (through `_values`, in turn), rendering included."
     import io
     import matplotlib.pyplot as plt
     ctrl, times = (next(iter(w.inputs.values())) if hasattr(w, 'inputs') else w.children[0]), []
     values = _values(ctrl)
     for i in range(repeats):
         t0 = time.perf_counter()
-        ctrl.value = values[i % 2]
+        ctrl.value = values[i % len(values)]
         for n in plt.get_fignums():  # what Jupyter's inline backend does at the end of the callback
             plt.figure(n).savefig(io.BytesIO(), format='png')
         times.append(time.perf_counter() - t0)

@@ -84,11 +84,11 @@ class TextBox:
 # %% ../nbs/17_frames.ipynb #b99b9fb8
 def png(fig:Figure, # a matplotlib Figure
        ) -> bytes:
-    "The figure drawn by Agg, as PNG bytes (RGB, no metadata: the same picture gives the same bytes)."
+    "The figure drawn by Agg, as PNG bytes (RGB, no metadata: the same picture gives the same bytes; light compression, which is twice as fast as the default and about 5% larger)."
     canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
     canvas.draw()
     out = io.BytesIO()
-    PILImage.fromarray(np.asarray(canvas.buffer_rgba())[..., :3]).save(out, format='png')
+    PILImage.fromarray(np.asarray(canvas.buffer_rgba())[..., :3]).save(out, format='png', compress_level=1)
     return out.getvalue()
 
 def pixels(picture:bytes, # PNG bytes
@@ -165,8 +165,13 @@ def _grid(self) -> list:
 def _site_frames(self) -> list:
     "The PNG of every grid point, in `grid` order, drawn once on a figure of their own (and kept)."
     if self._frames is None:
-        drawing = self.new_drawing()
-        self._frames = [drawing.render(values) for values in self.grid()]
+        drawing, grid, controls = self.new_drawing(), self.grid(), list(self.controls.values())
+        at = list(itertools.product(*(range(len(c.site)) for c in controls)))  # each grid point's value indices
+        menus_first = sorted(range(len(controls)), key=lambda k: isinstance(controls[k], Slider))
+        frames = [None] * len(grid)
+        for i in sorted(range(len(grid)), key=lambda i: [at[i][k] for k in menus_first]):  # sliders change fastest: mostly `update`
+            frames[i] = drawing.render(grid[i])
+        self._frames = frames
     return self._frames
 
 FrameWidget.grid, FrameWidget.site_frames = _grid, _site_frames

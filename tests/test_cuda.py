@@ -211,9 +211,8 @@ def test_gates_widget_with_device_models(device):
     images = []
     for models in (cpu, dev):
         w = gates_widget(models)  # the default input: one adding-problem sequence, made on the CPU
-        w.children[0].value = 7
-        images.append(np.ma.filled(w.result.images[0].get_array().astype(float), np.nan))
-        import matplotlib.pyplot as plt; plt.close('all')
+        w.inputs['t'].value = 7
+        images.append(np.ma.filled(w.drawing.artists['image'].get_array().astype(float), np.nan))
     np.testing.assert_allclose(images[1], images[0], rtol=1e-4, atol=1e-5)
     assert np.isnan(images[1][:, 8:]).all() and not np.isnan(images[1][:, :8]).any()  # steps after t = 7 blank
 
