@@ -14,10 +14,10 @@ from torch import nn, Tensor
 import matplotlib.pyplot as plt
 from matplotlib.patches import FancyBboxPatch, Rectangle
 from matplotlib.ticker import MaxNLocator
-import ipywidgets as widgets
 from .core import check_int, get_ax, model_color
 from .modules import ScratchRNNBase
 from .fast_rnn import rnn_layer
+from .frames import FrameWidget, Slider, Menu
 
 # %% ../nbs/02_forward.ipynb #0202aa27
 Activation = namedtuple('Activation', ['F', 'dF'])
@@ -203,10 +203,26 @@ class ScratchRNN(ScratchRNNBase):
         return states, (h_L if lengths is None else self._last_steps(states, lengths))
 
 # %% ../nbs/02_forward.ipynb #9c23727e
+def _states_title(nonlinearity, t): return f'{nonlinearity}: $h_t$ up to t = {t} (input at steps 1-4)'
+
+def _draw_states(ax, states:dict, t:int, nonlinearity:str) -> dict:
+    "Draw `states[nonlinearity]` up to step `t` on `ax`; return what `_update_states` changes."
+    plot_hidden_states(states[nonlinearity], t=t, ax=ax).set_title(_states_title(nonlinearity, t))
+    return dict(states=states, image=ax.images[0], frame=ax.patches[0], title=ax.title)
+
+def _update_states(artists:dict, t:int, nonlinearity:str):
+    "Change the picture of `_draw_states` to step `t` and nonlinearity F, as `plot_hidden_states` draws it."
+    h = np.asarray(artists['states'][nonlinearity], dtype=float)
+    data = h.T.copy()  # (H_out, L)
+    data[:, t:] = np.nan
+    vmax = max(np.abs(h).max(), 1e-12)  # from all steps, as plot_hidden_states does
+    artists['image'].set_data(data); artists['image'].set_clim(-vmax, vmax)  # the colour bar follows
+    artists['frame'].set_x(t - 0.5); artists['title'].set_text(_states_title(nonlinearity, t))
+
 def forward_widget(steps:int=20, # the sequence length L
                    hidden_size:int=12, # H_out, the number of hidden units shown
                    seed:int=0, # the seed of the weights and the input burst
-                  ) -> widgets.interactive:
+                  ) -> FrameWidget:
     "A slider over `t` and a menu of nonlinearities, showing the hidden states of a small `ScratchRNN` up to step `t` (5 at first, just after the burst)."
     steps, hidden_size = check_int(steps, 'steps', minimum=5), check_int(hidden_size, 'hidden_size')
     states = {}
@@ -216,11 +232,7 @@ def forward_widget(steps:int=20, # the sequence length L
         burst[:4] = 2 * torch.randn(4, 3)  # input during steps 1-4, then silence
         for name in ACTIVATIONS:
             with torch.no_grad(): states[name] = ScratchRNN(3, hidden_size, nonlinearity=name)(burst)[0]
-    def show(t, nonlinearity):
-        ax = plot_hidden_states(states[nonlinearity], t=t)
-        ax.set_title(f'{nonlinearity}: $h_t$ up to t = {t} (input at steps 1-4)')
-        plt.show()
-        return ax
-    return widgets.interactive(show,
-        t=widgets.IntSlider(value=5, min=1, max=steps, description='t', continuous_update=False),
-        nonlinearity=widgets.Dropdown(options=list(ACTIVATIONS), value='tanh', description='F'))
+    controls = dict(t=Slider('t', range(1, steps + 1), value=5), nonlinearity=Menu('F', list(ACTIVATIONS)))
+    return FrameWidget(lambda ax, **v: _draw_states(ax, states, **v), controls, _update_states, figsize=(6, 3.5),
+                       margins=dict(left=0.1, right=0.98, bottom=0.14, top=0.91),
+                       alt='the hidden units of a small RNN (rows) at steps 1 to t (columns), coloured by their value')

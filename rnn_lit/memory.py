@@ -12,15 +12,16 @@ import time
 import zlib
 import warnings
 import random
+import textwrap
 from dataclasses import dataclass, field
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 import matplotlib.pyplot as plt
-import ipywidgets as widgets
 from .core import check_int, set_seed, get_ax, model_color, renamed
 from .train import fit, Minibatches
+from .frames import FrameWidget, Menu
 
 # %% ../nbs/01_memory.ipynb #7f878866
 ATHLETES = {  # country -> athletes from it (first name, last name); the country is the answer
@@ -327,22 +328,39 @@ def plot_guesses(probs:dict, # name -> (n_answers,) probabilities for one senten
     return ax
 
 # %% ../nbs/01_memory.ipynb #f60438d2
+def _blank_sentence(sweep:dict, names:list, gap:int, subject:tuple) -> tuple:
+    "(title, right answer, {name: probabilities}) for the first held-out sentence about `subject` at `gap`."
+    task = sweep['tasks'][gap]
+    rows = ((task.x_valid[:, 0] == task.stoi[subject[0]]) & (task.x_valid[:, 1] == task.stoi[subject[1]])).nonzero()
+    if len(rows) == 0:  # no sentence to ask about: empty bars
+        return f'no held-out sentence about {" ".join(subject)} at gap {gap}', None, {name: torch.zeros(len(task.answers)) for name in names}
+    ids = task.x_valid[rows[0, 0]]
+    probs = {name: blank_probs(sweep['models'][(name, gap)], task, ids) for name in names}
+    return textwrap.fill(task.decode(ids), 100), task.answers[task.y_valid[rows[0, 0]]], probs
+
+def _draw_blank(ax, answers:list, title:str, truth:str|None, probs:dict):
+    "The bars of `plot_guesses` for one sentence, titled with the sentence."
+    plot_guesses(probs, answers, truth=truth, ax=ax).set_title(title, fontsize=8)
+    return ax
+
+def _update_blank(ax, answers:list, title:str, truth:str|None, probs:dict):
+    "Change the picture of `_draw_blank` to another sentence: the bars' heights, the marked answer, the title."
+    for bar, p in zip(ax.patches, torch.cat(list(probs.values())).tolist()): bar.set_height(p)  # model by model, as drawn
+    ax.set_xticks(range(len(answers)), [a + (' (right)' if a == truth else '') for a in answers], rotation=45, ha='right', fontsize=8)
+    ax.set_title(title, fontsize=8)
+
 def blank_widget(sweep:dict, # the result of `gap_sweep`, with its tasks and models
-                ) -> widgets.interactive:
+                ) -> FrameWidget:
     "Pick a gap and a subject; see each trained model's probabilities for a held-out sentence."
     task0 = next(iter(sweep['tasks'].values()))
     subjects = [(f'{f} {l}'.title(), (f, l)) for f, l, _ in task0.subjects]
     names = sorted({name for name, _ in sweep['models']}, key=list(sweep['acc']).index)
-    def show(gap=sweep['gaps'][0], subject=subjects[0][1]):
-        task = sweep['tasks'][gap]
-        rows = ((task.x_valid[:, 0] == task.stoi[subject[0]]) & (task.x_valid[:, 1] == task.stoi[subject[1]])).nonzero()
-        if len(rows) == 0: print('no held-out sentence about this subject at this gap'); return None
-        ids, truth = task.x_valid[rows[0, 0]], task.answers[task.y_valid[rows[0, 0]]]
-        probs = {name: blank_probs(sweep['models'][(name, gap)], task, ids) for name in names}
-        print(task.decode(ids))
-        for name in names: print(f"  {name:>10}: " + ', '.join(f'{a} {p:.2f}' for a, p in top_guesses(probs[name], task.answers)))
-        ax = plot_guesses(probs, task.answers, truth=truth); ax.set_title(task.decode(ids), fontsize=8)
-        plt.show()
-        return ax
-    return widgets.interactive(show, gap=widgets.Dropdown(options=sweep['gaps'], value=sweep['gaps'][0], description='gap'),
-                               subject=widgets.Dropdown(options=subjects, value=subjects[0][1], description='subject'))
+    seen = {}  # (gap, subject) -> what _blank_sentence gives, computed the first time the controls reach it
+    def sentence(gap, subject):
+        if (gap, subject) not in seen: seen[gap, subject] = _blank_sentence(sweep, names, gap, subject)
+        return seen[gap, subject]
+    controls = dict(gap=Menu('gap', sweep['gaps']), subject=Menu('subject', subjects))
+    return FrameWidget(lambda ax, gap, subject: _draw_blank(ax, task0.answers, *sentence(gap, subject)), controls,
+                       lambda ax, gap, subject: _update_blank(ax, task0.answers, *sentence(gap, subject)),
+                       figsize=(7, 3.6), margins=dict(left=0.09, right=0.98, bottom=0.23, top=0.85),
+                       alt="each model's probability for each country, for one held-out sentence")
