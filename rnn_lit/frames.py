@@ -215,13 +215,14 @@ FrameWidget.site_note, FrameWidget.site_html = _site_note, _site_html
 
 # %% ../nbs/17_frames.ipynb #09455f6a
 def check_site_frames(w:FrameWidget, # the widget
-                      points:list|None=None, # indices into `w.grid()`; None for the first, the middle and the last
+                      points:list|None=None, # indices into `w.grid()`; None for five evenly spaced, the first and the last among them
                      ):
     "Assert that at each grid point the site's picture, the widget's after its controls move there, and a fresh draw agree."
     grid, start = w.grid(), w.values
     frames = w.site_frames() if os.environ.get(SITE_FRAMES) else None
     try:
-        for i in sorted(set(points if points is not None else [0, len(grid) // 2, len(grid) - 1])): _check_point(w, grid[i], i, frames)
+        for i in sorted(set(points if points is not None else np.linspace(0, len(grid) - 1, 5).round().astype(int).tolist())):
+            _check_point(w, grid[i], i, frames)
     finally:
         for name, value in start.items(): w.inputs[name].value = value  # as it was, passed or failed
 
