@@ -226,7 +226,7 @@ def _move(control, size:int) -> int:
     "Move one control as a reader does (End/Home on a slider, another option of a menu); returns its new value index."
     now = int(control.input_value())
     new = size - 1 if now != size - 1 else 0
-    if control.evaluate('e => e.tagName') == 'SELECT': control.select_option(value=str(new))
+    if control.evaluate('e => e.tagName') == 'SELECT': control.select_option(index=new)  # by position: a label may look like another's value
     else: control.focus(); control.press('End' if new == size - 1 else 'Home')
     return new
 
