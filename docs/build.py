@@ -286,7 +286,7 @@ def page_name(nb:dict, stem:str) -> str:
 # ---------------------------------------------------------------- 4. sphinx
 def sphinx(src:Path, out:Path) -> None:
     cmd = [sys.executable, '-m', 'sphinx', '-W', '--keep-going', '-q', '-b', 'html', '-c', str(ROOT/'docs'),
-           str(src), str(out)]
+           '-d', str(BUILD/'doctrees'), str(src), str(out)]  # Sphinx's own cache stays in _build, out of the site
     subprocess.run(cmd, check=True)
 
 def stems(only=None) -> list:

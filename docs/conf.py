@@ -32,3 +32,4 @@ html_js_files = ['rnn_lit_frames.js']  # swaps a widget's pictures on a page wit
 html_theme_options = {'show_toc_level': 2, 'home_page_in_toc': False, 'use_download_button': False,
                       'use_fullscreen_button': False}
 html_last_updated_fmt = None
+html_copy_source = False  # no copies of the notebooks in _site/_sources: the pages are the site (and its widgets' pictures would count twice)
