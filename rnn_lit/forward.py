@@ -141,6 +141,7 @@ def rnn_unroll(x:Tensor, # the input sequence, (L, N, H_in)
 def plot_hidden_states(h, # the hidden states h_1..h_L, (L, H_out): a tensor or an array
                        t:int|None=None, # show only steps 1..t and frame step t; None shows all
                        ax=None, # a matplotlib Axes to draw on, or None for a new figure
+                       center:float=0.0, # the value drawn white: 0, or 0.5 for sigmoid states, which rest near 0.5
                       ):
     "Draw hidden states as a heatmap, units by time steps; with `t`, the steps after `t` are left blank."
     h = np.asarray(torch.as_tensor(h).detach().cpu(), dtype=float)
@@ -151,9 +152,9 @@ def plot_hidden_states(h, # the hidden states h_1..h_L, (L, H_out): a tensor or 
         t = check_int(t, 't')
         if t > L: raise ValueError(f"t: expected a step between 1 and L={L}, got {t}")
         data[:, t:] = np.nan
-    vmax = max(np.abs(h).max(), 1e-12)  # from all steps, so colours stay fixed while t moves
+    vmax = max(np.abs(h - center).max(), 1e-12)  # from all steps, so colours stay fixed while t moves
     ax = get_ax(ax)
-    im = ax.imshow(data, aspect='auto', cmap='RdBu_r', vmin=-vmax, vmax=vmax, interpolation='nearest',
+    im = ax.imshow(data, aspect='auto', cmap='RdBu_r', vmin=center - vmax, vmax=center + vmax, interpolation='nearest',
                    extent=(0.5, L + 0.5, H - 0.5, -0.5))
     if t is not None: ax.add_patch(Rectangle((t - 0.5, -0.5), 1, H, fill=False, ec='black', lw=2))
     ax.figure.colorbar(im, ax=ax, label='$h_t$ (unitless)')
@@ -205,9 +206,11 @@ class ScratchRNN(ScratchRNNBase):
 # %% ../nbs/02_forward.ipynb #9c23727e
 def _states_title(nonlinearity, t): return f'{nonlinearity}: $h_t$ up to t = {t} (input at steps 1-4)'
 
+def _center(nonlinearity): return 0.5 if nonlinearity == 'sigmoid' else 0.0  # sigmoid states rest near 0.5
+
 def _draw_states(ax, states:dict, t:int, nonlinearity:str) -> dict:
     "Draw `states[nonlinearity]` up to step `t` on `ax`; return what `_update_states` changes."
-    plot_hidden_states(states[nonlinearity], t=t, ax=ax).set_title(_states_title(nonlinearity, t))
+    plot_hidden_states(states[nonlinearity], t=t, ax=ax, center=_center(nonlinearity)).set_title(_states_title(nonlinearity, t))
     return dict(states=states, image=ax.images[0], frame=ax.patches[0], title=ax.title)
 
 def _update_states(artists:dict, t:int, nonlinearity:str):
@@ -215,13 +218,14 @@ def _update_states(artists:dict, t:int, nonlinearity:str):
     h = np.asarray(artists['states'][nonlinearity], dtype=float)
     data = h.T.copy()  # (H_out, L)
     data[:, t:] = np.nan
-    vmax = max(np.abs(h).max(), 1e-12)  # from all steps, as plot_hidden_states does
-    artists['image'].set_data(data); artists['image'].set_clim(-vmax, vmax)  # the colour bar follows
+    center = _center(nonlinearity)
+    vmax = max(np.abs(h - center).max(), 1e-12)  # from all steps, as plot_hidden_states does
+    artists['image'].set_data(data); artists['image'].set_clim(center - vmax, center + vmax)  # the colour bar follows
     artists['frame'].set_x(t - 0.5); artists['title'].set_text(_states_title(nonlinearity, t))
 
 def forward_widget(steps:int=20, # the sequence length L
                    hidden_size:int=12, # H_out, the number of hidden units shown
-                   seed:int=0, # the seed of the weights and the input burst
+                   seed:int=0, # the seed of the input burst; the weights' is seed + 1 (the figure above: 0 and 1)
                   ) -> FrameWidget:
     "A slider over `t` and a menu of nonlinearities, showing the hidden states of a small `ScratchRNN` up to step `t` (5 at first, just after the burst)."
     steps, hidden_size = check_int(steps, 'steps', minimum=5), check_int(hidden_size, 'hidden_size')
@@ -230,7 +234,8 @@ def forward_widget(steps:int=20, # the sequence length L
         torch.manual_seed(check_int(seed, 'seed', minimum=0))
         burst = torch.zeros(steps, 3)
         burst[:4] = 2 * torch.randn(4, 3)  # input during steps 1-4, then silence
-        for name in ACTIVATIONS:
+        for name in ACTIVATIONS:  # the same weights for every F: only F changes
+            torch.manual_seed(seed + 1)
             with torch.no_grad(): states[name] = ScratchRNN(3, hidden_size, nonlinearity=name)(burst)[0]
     controls = dict(t=Slider('t', range(1, steps + 1), value=5), nonlinearity=Menu('F', list(ACTIVATIONS)))
     return FrameWidget(lambda ax, **v: _draw_states(ax, states, **v), controls, _update_states, figsize=(6, 3.5),
