@@ -362,5 +362,5 @@ def blank_widget(sweep:dict, # the result of `gap_sweep`, with its tasks and mod
     controls = dict(gap=Menu('gap', sweep['gaps']), subject=Menu('subject', subjects))
     return FrameWidget(lambda ax, gap, subject: _draw_blank(ax, task0.answers, *sentence(gap, subject)), controls,
                        lambda ax, gap, subject: _update_blank(ax, task0.answers, *sentence(gap, subject)),
-                       figsize=(7, 3.6), margins=dict(left=0.09, right=0.98, bottom=0.23, top=0.85),
+                       figsize=(7, 3.9), margins=dict(left=0.09, right=0.98, bottom=0.27, top=0.86),
                        alt="each model's probability for each country, for one held-out sentence")
