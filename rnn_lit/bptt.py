@@ -13,7 +13,7 @@ import torch
 import matplotlib.pyplot as plt
 from matplotlib.colors import LogNorm
 from matplotlib.patches import FancyArrowPatch
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator
 from .core import check_int, check_sequence, check_state, get_ax, layer_weights, one_thread
 from .forward import ScratchRNN
 from .fast_rnn import rnn_layer_forward
@@ -205,7 +205,10 @@ def hidden_grad_norms(rnn, # a ScratchRNN or torch.nn.RNN
 
 # %% ../nbs/04_bptt.ipynb #79190175
 def _label_colour_bar(bar):
-    "Colour-bar labels like 1e-03, no minor ticks."
+    "Colour-bar labels like 1e-03, no minor ticks; a range holding fewer than two powers of ten is labelled at 1e-03, 2e-03, ..."
+    low, high = bar.norm.vmin, bar.norm.vmax
+    narrow = bool(low and high and low > 0) and np.floor(np.log10(high)) - np.ceil(np.log10(low)) < 1  # else no label, or one
+    bar.ax.yaxis.set_major_locator(LogLocator(subs=np.arange(1, 10) if narrow else (1.0,)))
     bar.ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f'{v:.0e}'))
     bar.ax.minorticks_off()
 

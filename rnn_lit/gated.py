@@ -453,7 +453,7 @@ def gru_gates(gru:nn.Module, # a ScratchGRU or torch.nn.GRU
 # %% ../nbs/06_gated.ipynb #ca243e03
 def plot_gates(gates:dict, # gate name -> values (L, H_out), between 0 and 1; row j is step t = j + 1
                t:int, # the last step shown, 1..L; later steps are left blank
-               markers=None, # optional steps (1..L) to mark on the time axis, e.g. where the adding problem's markers are
+               markers=None, # optional steps (1..L) drawn as red dotted vertical lines, e.g. where the adding problem's markers are
                title:str='', # the title, e.g. the model's name
                ax=None, # an existing Axes, or None for a new figure
               ):
@@ -507,7 +507,7 @@ def _update_gates(artists, recorded, t, model):
 
 def gates_widget(models:dict=None, # name -> a trained LSTM or GRU (batch_first); None trains a keep-init LSTM and GRU on the adding problem
                  input:torch.Tensor=None, # one sequence (L, H_in) for the models to read; None draws one of the adding problem (L = 20)
-                 markers=None, # steps t (1..L) to mark on the time axis; None marks the adding problem's markers when `input` is None
+                 markers=None, # steps t (1..L) drawn as red dotted vertical lines; None marks the adding problem's markers when `input` is None
                 ) -> FrameWidget:
     "Step through `input` (slider t) and watch the gates of the chosen model (dropdown) open and close."
     if input is None:

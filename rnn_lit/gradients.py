@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn, Tensor
 import matplotlib.pyplot as plt
-from matplotlib.ticker import LogFormatter, NullFormatter
+from matplotlib.ticker import LogFormatterSciNotation, NullFormatter
 from .core import check_int, check_sequence, check_state, get_ax, model_color, one_thread
 from .forward import ScratchRNN, activation, rnn_unroll
 from .train import train_steps, NonFiniteError
@@ -143,7 +143,7 @@ def plot_jacobian_norms(curves:dict, # {sigma_max: norms}, norms ||dh_L/dh_s|| f
         ax.plot(distance, pascanu_bound(sigma_max, gamma, distance.astype(float)), color=color, ls='--', lw=1)
     ax.axhline(1, color='grey', lw=0.5)
     ax.set_yscale('log', nonpositive='mask')
-    ax.yaxis.set_major_formatter(LogFormatter(labelOnlyBase=True))  # labels like 1e-20
+    ax.yaxis.set_major_formatter(LogFormatterSciNotation(labelOnlyBase=True))  # every label a power of ten, $10^{-20}$
     ax.yaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel('steps back, $L - s$')
     ax.set_ylabel('$\\|\\partial h_L / \\partial h_s\\|_2$ (no unit)')
