@@ -15,7 +15,7 @@ import numpy as np
 import torch
 from torch import nn, Tensor
 import matplotlib.pyplot as plt
-from matplotlib.ticker import LogFormatterSciNotation, NullFormatter
+from matplotlib.ticker import FuncFormatter, NullFormatter
 from .core import check_int, check_sequence, check_state, get_ax, model_color, one_thread
 from .forward import ScratchRNN, activation, rnn_unroll
 from .train import train_steps, NonFiniteError
@@ -129,6 +129,13 @@ def rnn_with_sigma_max(input_size:int, # H_in
     return rnn
 
 # %% ../nbs/05_gradients.ipynb #293daf8b
+_SUPERSCRIPT = str.maketrans('-0123456789', '⁻⁰¹²³⁴⁵⁶⁷⁸⁹')
+
+def _power_of_ten(y, pos=None) -> str:
+    "A tick label for a log axis: 10 with its exponent as superscript characters (plain text, quick to draw), '' between powers."
+    k = np.log10(y) if y > 0 else np.nan
+    return '10' + str(int(round(k))).translate(_SUPERSCRIPT) if np.isfinite(k) and abs(k - round(k)) < 1e-9 else ''
+
 def plot_jacobian_norms(curves:dict, # {sigma_max: norms}, norms ||dh_L/dh_s|| for s = 0..L as from `jacobian_norms(...).norms`
                         gamma:float, # the bound on |F'| of the RNN's nonlinearity, see `DERIVATIVE_BOUND`
                         ax=None, # a matplotlib Axes to draw on, or None for a new figure
@@ -143,7 +150,7 @@ def plot_jacobian_norms(curves:dict, # {sigma_max: norms}, norms ||dh_L/dh_s|| f
         ax.plot(distance, pascanu_bound(sigma_max, gamma, distance.astype(float)), color=color, ls='--', lw=1)
     ax.axhline(1, color='grey', lw=0.5)
     ax.set_yscale('log', nonpositive='mask')
-    ax.yaxis.set_major_formatter(LogFormatterSciNotation(labelOnlyBase=True))  # every label a power of ten, $10^{-20}$
+    ax.yaxis.set_major_formatter(FuncFormatter(_power_of_ten))  # every label a power of ten, 10⁻²⁰
     ax.yaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel('steps back, $L - s$')
     ax.set_ylabel('$\\|\\partial h_L / \\partial h_s\\|_2$ (no unit)')
@@ -227,7 +234,7 @@ def _draw_lab(ax, lab_norms, sigma_max, nonlinearity, L):
     curve, bound = ax.lines[:2]
     xlim, ylim = _lab_limits(norms, bound.get_ydata(), L)
     ax.set(xlim=xlim, ylim=ylim)
-    return dict(curve=curve, bound=bound, legend=ax.get_legend(), title=ax.set_title(_lab_title(sigma_max, nonlinearity, L)))
+    return dict(curve=curve, bound=bound, legend=ax.get_legend(), title=ax.set_title(_lab_title(sigma_max, nonlinearity, L), y=1.0, pad=6))
 
 def _update_lab(artists, lab_norms, sigma_max, nonlinearity, L):
     "The same picture by moving the two lines, the limits and the texts."
