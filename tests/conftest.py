@@ -1,4 +1,4 @@
-import os, sys, time, uuid
+import os, re, sys, time, uuid
 from pathlib import Path
 import pytest
 
@@ -47,12 +47,29 @@ _ORDER = ['test_lab.py', 'test_sync.py', 'test_cli.py', 'test_ddp.py', 'test_ins
 LAB_DONE = ROOT/'_build'/'lab-done'
 
 def pytest_collection_modifyitems(session, config, items):
-    files = {item.path.name for item in items}
-    if 'test_lab.py' in files and 'test_site.py' in files:
-        for item in items:
-            if item.path.name == 'test_site.py': item.add_marker(pytest.mark.xdist_group(SITE_GROUP))
     rank = lambda item: _ORDER.index(item.path.name) if item.path.name in _ORDER else len(_ORDER) - 1
     items.sort(key=rank)  # stable: each file's own order kept
+
+def group_of(nodeid:str) -> str:
+    """The unit of work a test belongs to in `make test`'s two processes: a lab group (named in the test's id, e.g.
+    `test_notebook_in_jupyterlab[lab0-01_memory.ipynb]`), with the site in lab0; all of test_cli.py, all of
+    test_ddp.py (their module fixtures are made once); any other test alone."""
+    m = re.search(r'test_lab\.py::[^\[]*\[(lab\d+)-', nodeid)
+    if m: return m.group(1)
+    if 'test_site.py::' in nodeid: return SITE_GROUP
+    for name in ('test_cli.py', 'test_ddp.py'):
+        if f'{name}::' in nodeid: return name
+    return nodeid
+
+def pytest_xdist_make_scheduler(config, log):
+    """`--dist loadgroup` by `group_of`: each group's tests run in one process, in collection order; groups are handed
+    out in collection order (`--no-loadscope-reorder`). pytest-xdist 3.8's own loadgroup names a group by changing
+    the test's `_nodeid`, which pytest 9 no longer reads: its groups are silently ignored."""
+    if config.getvalue('dist') != 'loadgroup': return None
+    from xdist.scheduler import LoadScopeScheduling
+    class Groups(LoadScopeScheduling):
+        def _split_scope(self, nodeid): return group_of(nodeid)
+    return Groups(config, log)
 
 def lab_done(config, name:str):
     "Mark notebook `name` done in JupyterLab in this run (passed or not), for the site to wait on."

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT
 
-pytestmark = pytest.mark.xdist_group('cli')  # one process: its module fixtures (a trained model, a 2-epoch run) are made once
+# `make test` runs this file's tests in one process (tests/conftest.py `group_of`): its module fixtures are made once
 ENTRY = Path(sys.executable).parent / ('rnn-lit.exe' if os.name == 'nt' else 'rnn-lit')
 MODULE = [sys.executable, '-m', 'rnn_lit.cli']
 TINY = ['--max-chars', '6000', '--hidden', '16', '--steps', '16', '--batch-size', '4', '--epochs', '1']

@@ -326,33 +326,39 @@ def _close(lab, name):
     try:
         if not lab.stale:
             page.locator(_CURRENT_TAB + ' .lm-TabBar-tabCloseIcon').first.click(timeout=5000)
+            # gone, or a dialog asks what to do with changes (there are none to keep: it was saved before the widget moved)
+            page.wait_for_function("() => !document.querySelector('.jp-NotebookPanel') || document.querySelector('.jp-Dialog')", timeout=10000, polling=50)
             discard = page.locator('.jp-Dialog button', has_text='Discard')
-            try: discard.wait_for(timeout=300); discard.click()
-            except Exception: pass
-            page.wait_for_function("() => !document.querySelector('.jp-NotebookPanel')", timeout=10000)
+            if discard.count(): discard.first.click()
+            page.wait_for_function("() => !document.querySelector('.jp-NotebookPanel')", timeout=10000, polling=50)
     except Exception: lab.stale = True  # reload before the next notebook
     lab.shutdown_kernels(name)
 
 def _check(lab, name):
+    "Open, Run All, save and check one notebook, keep its outputs, move its widget; returns (Run All seconds, step times)."
     stem = Path(name).stem
-    page, blocked = lab.page, len(lab.blocked)
+    page, blocked, times, t = lab.page, len(lab.blocked), {}, time.time()
+    def lap(step):
+        nonlocal t
+        times[step] = time.time() - t; t = time.time()
     try:
-        _open(lab, name)
-        secs = _run_all(lab, name)
+        _open(lab, name); lap('open')
+        secs = _run_all(lab, name); lap('run+save')
         problems = _saved_problems(lab.nbdir/name)
         assert not problems, f'{name}: after Run All, expected every code cell run without error: {problems}'
-        _keep_outputs(lab, name, secs)
+        _keep_outputs(lab, name, secs); lap('keep')
         if name in CHAPTERS: _move_widget(page, name, stem)
         else: screenshot(page, f'lab-{stem}', full_page=False)
+        lap('widget')
     except Exception as e:
         B.forget_run(stem)
         lab.stale = True
         path = screenshot(page, f'lab-{stem}-FAILED', full_page=False)
         if isinstance(e, AssertionError): raise type(e)(f'{e}\n(screenshot: {path})') from e
         raise
-    finally: _close(lab, name)
+    finally: _close(lab, name); lap('close')
     assert len(lab.blocked) == blocked, f'{name}: requests outside 127.0.0.1: {lab.blocked[blocked:blocked+3]}'
-    return secs
+    return secs, times
 
 SITE_HEAD = 40  # seconds: lab0's process also builds and checks the site (after waiting for lab1's notebooks)
 
@@ -366,7 +372,7 @@ def _halves(names) -> list:
     load, out = [-SITE_HEAD, 0.0], []
     for n in sorted(names, key=lambda n: -secs.get(n, 8)):
         k = load.index(min(load)); load[k] += secs.get(n, 8) + 2  # + JupyterLab's own seconds per notebook
-        out.append(pytest.param(n, marks=pytest.mark.xdist_group(f'lab{k}'), id=n))
+        out.append(pytest.param(n, id=f'lab{k}-{n}'))  # the group, in the id: see tests/conftest.py `group_of`
     assert SITE_GROUP == 'lab0'
     return out
 
@@ -374,9 +380,9 @@ def _halves(names) -> list:
 def test_notebook_in_jupyterlab(lab, name, request):
     t0 = time.time()
     try:
-        try: secs = _check(lab, name)
+        try: secs, times = _check(lab, name)
         except LabFailure as e:  # one retry of a timeout, in a freshly loaded page: kernel starts are sensitive to load on two cores
             print(f'{name}: retrying once after: {e}')
-            secs = _check(lab, name)
+            secs, times = _check(lab, name)
     finally: lab_done(request.config, name)
-    print(f'{name}: Run All {secs:.1f} s, {time.time()-t0:.1f} s in the browser')
+    print(f'{name}: Run All {secs:.1f} s, {time.time()-t0:.1f} s in the browser (' + ', '.join(f'{k} {v:.1f} s' for k, v in times.items()) + ')')
