@@ -14,7 +14,9 @@ Quarto files (`_quarto.yml`, `nbdev.yml`, `styles.css`) are therefore not part o
    `skip_exec`), each in a fresh process; the outputs go to `_build/exec/` (the tracked notebooks are
    never written). A skipped cell keeps the outputs saved in the tracked notebook. `--execute` stops
    after this and step 2: it is `make nbtest`. Without `--force`, a notebook is re-run only when it, the library or
-   settings.ini changed since its last successful run (`_build/exec/record.json`).
+   settings.ini changed since its last successful run (`_build/exec/record.json`, `record_run`). `make test` runs the
+   notebooks in JupyterLab instead (tests/test_lab.py: the same skipped cells, `IN_TEST=1`, the same `EXEC_ENV`),
+   and records its runs here the same way: a `make docs` after it reuses them.
 2. Process (`process`, by the process that ran the notebook, right after it): nbdev's documentation processors (`FilterDefaults`: show_doc, `#| hide`,
    front matter), except that an `#| exports` cell, whose source the page shows, gets no show_doc
    repeating its signature.
