@@ -1,12 +1,18 @@
 # rnn_lit: the two commands of the README, and a few helpers.
 #   make docs   build the site into _site/ from executed copies of the notebooks
-#   make test   the whole suite: browser (found or installed first), sync check, notebook tests, pytest tests/
+#   make test   the whole suite: browser (found or installed first), then pytest tests/ in two processes; the
+#               notebooks run once, in JupyterLab, and that run is also their notebook test and the site's outputs
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 export PYTHONHASHSEED := 0
+# Bytecode: the packages are installed without compiling them (--no-compile: a faster install), and each module is
+# compiled once, at its first import, into the venv (never beside the sources). A PYTHONDONTWRITEBYTECODE in the
+# environment would make every process compile again what it imports (torch alone: ~3 s of CPU a process).
+export PYTHONDONTWRITEBYTECODE :=
+export PYTHONPYCACHEPREFIX := $(abspath $(VENV))/pycache
 
 .PHONY: install test browser-start browser nbtest pytest sync export docs readme lab bench clean
 
@@ -37,17 +43,20 @@ sync: $(STAMP)
 	$(PY) -m pytest -q tests/test_sync.py
 
 # every notebook run by nbdev's own test_nb, as nbdev_test runs it (same skipped cells, IN_TEST=1), two at
-# a time, each in a fresh process; the outputs are kept in _build/exec for the site (`nbdev_test` alone
-# gives the same verdict, without keeping them)
+# a time, each in a fresh process, with no browser; the outputs are kept in _build/exec for the site (`nbdev_test`
+# alone gives the same verdict, without keeping them). `make test` does not run this: see `pytest`.
 nbtest: $(STAMP)
 	$(PY) docs/build.py --execute
 
-# tests/ in two processes: the site (built from nbtest's outputs, checked in one process), the notebooks in
-# JupyterLab (two halves, one JupyterLab each) and the other tests share them
+# tests/ in two processes (tests/conftest.py orders them). Each notebook runs once, in JupyterLab in Chromium
+# (tests/test_lab.py: two halves, one JupyterLab each): Run All as nbdev_test runs it (IN_TEST=1, the cells
+# nbdev_test skips left out), no cell may fail, then the chapter's widget is moved; the outputs go to _build/exec,
+# from which the site is built and checked (tests/test_site.py, after the notebooks). The sync checks, the CLI,
+# DDP, install and module tests fill the rest of both processes.
 pytest: $(STAMP) browser
-	$(PY) -m pytest -q -n 2 --dist loadgroup --durations=15 tests --ignore=tests/test_sync.py
+	$(PY) -m pytest -q -n 2 --dist loadgroup --no-loadscope-reorder --durations=15 tests
 
-test: browser-start $(STAMP) sync nbtest pytest
+test: browser-start $(STAMP) pytest
 
 docs: $(STAMP)
 	$(PY) docs/build.py

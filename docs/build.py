@@ -14,7 +14,9 @@ Quarto files (`_quarto.yml`, `nbdev.yml`, `styles.css`) are therefore not part o
    `skip_exec`), each in a fresh process; the outputs go to `_build/exec/` (the tracked notebooks are
    never written). A skipped cell keeps the outputs saved in the tracked notebook. `--execute` stops
    after this and step 2: it is `make nbtest`. Without `--force`, a notebook is re-run only when it, the library or
-   settings.ini changed since its last successful run (`_build/exec/record.json`).
+   settings.ini changed since its last successful run (`_build/exec/record.json`, `record_run`). `make test` runs the
+   notebooks in JupyterLab instead (tests/test_lab.py: the same skipped cells, `IN_TEST=1`, the same `EXEC_ENV`),
+   and records its runs here the same way: a `make docs` after it reuses them.
 2. Process (`process`, by the process that ran the notebook, right after it): nbdev's documentation processors (`FilterDefaults`: show_doc, `#| hide`,
    front matter), except that an `#| exports` cell, whose source the page shows, gets no show_doc
    repeating its signature.
@@ -52,6 +54,10 @@ def notebooks(folder:Path) -> list:
 # ---------------------------------------------------------------- 1. execute
 class NotebookFailed(RuntimeError): pass
 
+# the environment of every execution whose outputs the site shows (here, and JupyterLab's kernels in `make test`):
+# widgets draw their site version (RNN_LIT_SITE_FRAMES), IN_TEST as nbdev_test sets it
+EXEC_ENV = {'MPLBACKEND': 'Agg', 'RNN_LIT_SITE_FRAMES': '1', 'IN_TEST': '1'}
+
 def execute(path:str, dest:str) -> float:
     """Run the notebook at `path` as `nbdev_test` does, with nbdev's own `test_nb`, and write it with its
     outputs to `dest`; returns seconds taken. Raises NotebookFailed with the failing cell's traceback."""
@@ -74,15 +80,22 @@ def execute(path:str, dest:str) -> float:
     ok, secs = nbtest.test_nb(path, skip_flags=cfg.tst_flags.split(), basepath=cfg.config_path, showerr=False)
     shell, ran = Keeping.ran
     if not ok: raise NotebookFailed(shell.prettytb(fname=path) if shell else f'{path.name} failed')
+    write_with_outputs(path, ran, dest)
+    return secs
+
+def write_with_outputs(path, ran, dest, skipped=()) -> None:
+    """Write the notebook at `path` to `dest` with the outputs and execution counts of the code cells of `ran` (the
+    same notebook after a run, cells matched by id; None: it did not run, its saved outputs stay). A cell of `ran`
+    whose id is in `skipped`, or that it lacks, keeps the outputs saved in `path`."""
+    from execnb.nbio import read_nb, write_nb
     nb = read_nb(path)
-    if ran is not None:  # None: skip_exec, the saved outputs stay
-        by_id = {c.get('id'): c for c in ran.cells if c.cell_type == 'code'}
+    if ran is not None:
+        by_id = {c.get('id'): c for c in ran.cells if c.cell_type == 'code' and c.get('id') not in skipped}
         for c in nb.cells:
             r = by_id.get(c.get('id'))
             if c.cell_type == 'code' and r is not None:
                 c.outputs, c.execution_count = r.get('outputs', []), r.get('execution_count')
     write_nb(nb, dest)
-    return secs
 
 def _digest(*paths) -> str:
     h = hashlib.sha256()
@@ -98,6 +111,28 @@ def _inputs(stem:str, lib:str) -> str:
 def _record() -> dict:
     try: return json.loads(RECORD.read_text())
     except (OSError, ValueError): return {}
+
+def record_run(stem:str, secs:float, by:str) -> None:
+    """Record a successful run of notebook `stem` whose outputs are in `_build/exec/STEM.ipynb`, with the inputs it ran
+    from: `make docs` reuses them until one changes. `by`: what ran it (nbdev's test_nb, or JupyterLab in `make test`).
+    Safe when several processes record at once."""
+    import fcntl
+    EXEC.mkdir(parents=True, exist_ok=True)
+    entry = {'inputs': _inputs(stem, _digest(ROOT/'rnn_lit', ROOT/'settings.ini')), 'secs': round(secs, 1), 'by': by}
+    with open(EXEC/'.record.lock', 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        rec = _record(); rec[stem] = entry
+        tmp = RECORD.with_suffix('.tmp'); tmp.write_text(json.dumps(rec, indent=1)); tmp.replace(RECORD)
+
+def forget_run(stem:str) -> None:
+    "Drop notebook `stem` from the record (its last run failed): the next build runs it again."
+    import fcntl
+    if not RECORD.exists(): return
+    with open(EXEC/'.record.lock', 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        rec = _record()
+        if rec.pop(stem, None) is not None:
+            tmp = RECORD.with_suffix('.tmp'); tmp.write_text(json.dumps(rec, indent=1)); tmp.replace(RECORD)
 
 def _run_one(path:str, dest:str) -> tuple:
     """Worker: execute one notebook; returns (seconds, error text or ''). The site's processing of it (step 2) follows
@@ -118,10 +153,11 @@ def execute_all(stems:list, force=True, workers=2) -> list:
     lib = _digest(ROOT/'rnn_lit', ROOT/'settings.ini')
     rec = _record()
     todo = [s for s in stems if force or rec.get(s, {}).get('inputs') != _inputs(s, lib) or not (EXEC/f'{s}.ipynb').exists()]
-    for s in set(stems) - set(todo): print(f'  {s}.ipynb: unchanged since its last run ({rec[s]["secs"]:.0f} s), outputs reused')
+    for s in [s for s in stems if s not in todo]:
+        print(f'  {s}.ipynb: unchanged since its last run ({rec[s]["secs"]:.0f} s, by {rec[s].get("by", "test_nb")}), outputs reused')
     todo.sort(key=lambda s: -rec.get(s, {}).get('secs', 1e9))  # the longest first: two workers finish together
-    env = {'MPLBACKEND': 'Agg', 'PYTHONPATH': str(ROOT) + os.pathsep + os.environ.get('PYTHONPATH', '')}
-    os.environ.update(env)
+    os.environ.update(EXEC_ENV)
+    os.environ['PYTHONPATH'] = str(ROOT) + os.pathsep + os.environ.get('PYTHONPATH', '')
     # each notebook in a fresh process; the task is named through the module `build`, not `__main__`,
     # since the IPython shell that runs a notebook replaces `__main__` in its process
     sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -132,12 +168,11 @@ def execute_all(stems:list, force=True, workers=2) -> list:
         for f in as_completed(futs):
             s, (secs, err) = futs[f], f.result()
             if err:
-                failed.append(s); rec.pop(s, None)
+                failed.append(s); forget_run(s)
                 print(f'  {s}.ipynb: FAILED\n{err}', flush=True)
             else:
-                rec[s] = {'inputs': _inputs(s, lib), 'secs': round(secs, 1)}
+                record_run(s, secs, 'test_nb')
                 print(f'  {s}.ipynb: {secs:.1f} s', flush=True)
-            RECORD.write_text(json.dumps(rec, indent=1))
     return failed
 
 # ---------------------------------------------------------------- 2. process

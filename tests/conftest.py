@@ -1,10 +1,16 @@
-import sys
+import os, re, sys, time, uuid
 from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 BROWSER_FILES = ('test_site.py', 'test_lab.py')
+
+# `make test` runs two test processes on two cores: one thread each for PyTorch here (its tensors in these tests are
+# small, and two threads per process only wait on each other). Subprocesses inherit it, except JupyterLab's kernels
+# (tests/test_lab.py gives them the environment a reader's kernel has).
+THREADS_SET_HERE = 'OMP_NUM_THREADS' not in os.environ
+if THREADS_SET_HERE: os.environ['OMP_NUM_THREADS'] = '1'
 
 def _wants_browser(config) -> bool:
     "Whether this run collects a browser test file (from the paths pytest was given)."
@@ -17,7 +23,70 @@ def _wants_browser(config) -> bool:
 
 def pytest_configure(config):
     "Browser tests are never skipped: with no browser to drive, stop before any test runs, saying what to install."
+    if not hasattr(config, 'workerinput'): config.rnn_lit_run = uuid.uuid4().hex  # one id for this run, shared by its workers
     if hasattr(config, 'workerinput') or not _wants_browser(config): return  # checked once, by the main process
     from browser import chromium, NoBrowser
     try: chromium()
     except NoBrowser as e: pytest.exit(f'\n{e}\n(`make test` installs one itself where it can: see tests/browser.py)', returncode=2)
+
+def pytest_configure_node(node):
+    "xdist: each worker gets the run's id."
+    node.workerinput['rnn_lit_run'] = node.config.rnn_lit_run
+
+def run_id(config) -> str:
+    return config.workerinput['rnn_lit_run'] if hasattr(config, 'workerinput') else config.rnn_lit_run
+
+# ---- the order of `make test`'s two processes (pytest -n 2 --dist loadgroup --no-loadscope-reorder) --------------
+# The notebooks run once, in JupyterLab (tests/test_lab.py, two groups: lab0 and lab1, one per process); the site
+# (tests/test_site.py) is built from their outputs, so it runs in lab0's process after lab0's notebooks, and waits
+# there for lab1's. The other tests fill the processes' remaining time, the longest groups first.
+SITE_GROUP = 'lab0'
+# each process is first given two units: a lab group and a short test of test_sync.py, so that no long group waits
+# behind lab0 and the site
+_ORDER = ['test_lab.py', 'test_sync.py', 'test_cli.py', 'test_ddp.py', 'test_install.py', 'test_module_db.py', 'test_site.py']
+LAB_DONE = ROOT/'_build'/'lab-done'
+
+def pytest_collection_modifyitems(session, config, items):
+    rank = lambda item: _ORDER.index(item.path.name) if item.path.name in _ORDER else len(_ORDER) - 1
+    items.sort(key=rank)  # stable: each file's own order kept
+
+def group_of(nodeid:str) -> str:
+    """The unit of work a test belongs to in `make test`'s two processes: a lab group (named in the test's id, e.g.
+    `test_notebook_in_jupyterlab[lab0-01_memory.ipynb]`), with the site in lab0; all of test_cli.py, all of
+    test_ddp.py (their module fixtures are made once); any other test alone."""
+    m = re.search(r'test_lab\.py::[^\[]*\[(lab\d+)-', nodeid)
+    if m: return m.group(1)
+    if 'test_site.py::' in nodeid: return SITE_GROUP
+    for name in ('test_cli.py', 'test_ddp.py'):
+        if f'{name}::' in nodeid: return name
+    return nodeid
+
+def pytest_xdist_make_scheduler(config, log):
+    """`--dist loadgroup` by `group_of`: each group's tests run in one process, in collection order; groups are handed
+    out in collection order (`--no-loadscope-reorder`). pytest-xdist 3.8's own loadgroup names a group by changing
+    the test's `_nodeid`, which pytest 9 no longer reads: its groups are silently ignored."""
+    if config.getvalue('dist') != 'loadgroup': return None
+    from xdist.scheduler import LoadScopeScheduling
+    class Groups(LoadScopeScheduling):
+        def _split_scope(self, nodeid): return group_of(nodeid)
+    return Groups(config, log)
+
+def lab_done(config, name:str):
+    "Mark notebook `name` done in JupyterLab in this run (passed or not), for the site to wait on."
+    d = LAB_DONE/run_id(config); d.mkdir(parents=True, exist_ok=True)
+    (d/name).touch()
+
+def pytest_runtest_setup(item):
+    "The site's first test waits until every notebook of this run has run in JupyterLab (its outputs are the site's)."
+    if item.path.name != 'test_site.py' or getattr(item.config, '_rnn_lit_waited', False): return
+    item.config._rnn_lit_waited = True
+    labs = [i for i in item.session.items if i.path.name == 'test_lab.py']
+    if not labs: return  # the site alone: docs/build.py runs the notebooks itself
+    want = {i.callspec.params['name'] for i in labs}
+    d, t0 = LAB_DONE/run_id(item.config), time.time()
+    while time.time() - t0 < 1800:
+        done = {p.name for p in d.glob('*')} if d.exists() else set()
+        if want <= done: break
+        time.sleep(1)
+    else: print(f'site: gave up waiting for JupyterLab runs of {sorted(want - done)}: docs/build.py runs them')
+    if time.time() - t0 > 1: print(f'site: waited {time.time()-t0:.0f} s for the notebooks still running in JupyterLab')

@@ -1,11 +1,15 @@
 """The `rnn-lit` command, run for real in a subprocess: as `python -m rnn_lit.cli`, and through the installed
-console script next to the running interpreter (skipped where the package is not installed).
-Tiny settings throughout: about two minutes of CPU in all (each run starts a Python and imports torch)."""
-import os, signal, subprocess, sys, time
+console script next to the running interpreter (skipped where the package is not installed). The error messages
+are checked by calling the command's `main(argv)` in this process (each subprocess starts a Python and imports
+torch: seconds of CPU); its exit status and stderr are what the command gives, as the subprocess checks of
+both ways to run it show (`test_clear_errors_entry_point`, `test_clear_errors_in_a_subprocess`).
+Tiny settings throughout."""
+import os, signal, subprocess, sys, time, warnings
 from pathlib import Path
 import pytest
 from conftest import ROOT
 
+# `make test` runs this file's tests in one process (tests/conftest.py `group_of`): its module fixtures are made once
 ENTRY = Path(sys.executable).parent / ('rnn-lit.exe' if os.name == 'nt' else 'rnn-lit')
 MODULE = [sys.executable, '-m', 'rnn_lit.cli']
 TINY = ['--max-chars', '6000', '--hidden', '16', '--steps', '16', '--batch-size', '4', '--epochs', '1']
@@ -18,6 +22,23 @@ def commands():
 
 def run(cmd, *args, timeout=300):  # generous: a loaded 2-core machine runs these several times slower
     return subprocess.run(cmd + [str(a) for a in args], capture_output=True, text=True, env=ENV, cwd=ROOT, timeout=timeout)
+
+def run_here(capsys, *args):
+    """`rnn-lit ARGS` in this process, through `main(argv)` as the console script and `python -m rnn_lit.cli` call it:
+    (exit status, stderr). Python's warnings are shown as a fresh interpreter shows them (to stderr, by its default
+    filters), and torch's thread count is put back after."""
+    import torch
+    from rnn_lit.cli import main
+    threads = torch.get_num_threads()
+    capsys.readouterr()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.resetwarnings()  # no filter: 'default' (once per place), then the interpreter's own ignores
+        for cat in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning): warnings.simplefilter('ignore', cat)
+        try: status = main([str(a) for a in args])
+        except SystemExit as e: status = e.code
+        finally: torch.set_num_threads(threads)
+    err = capsys.readouterr().err + ''.join(warnings.formatwarning(w.message, w.category, w.filename, w.lineno) for w in caught)
+    return status, err
 
 @pytest.fixture(scope='module')
 def tiny_model(tmp_path_factory):
@@ -101,18 +122,28 @@ def _errors(tmp_path, model):
         ([], 2, 'usage: rnn-lit'),
     ]
 
-def test_clear_errors(tmp_path, tiny_model):
+def test_clear_errors(tmp_path, tiny_model, capsys):
+    "Each expected failure: its exit status and a one-line message naming the problem; no traceback, nothing overwritten."
     guard = tmp_path / 'guard.pt'
     guard.write_bytes(b'must survive')
     before = tiny_model.read_bytes()
     for args, status, message in _errors(tmp_path, tiny_model):
         if args and args[0] == 'train' and '--resume' not in args: args = args + ['--out', guard]  # a --resume writes to its checkpoint
-        r = run(MODULE, *args)
-        assert r.returncode == status, (args, r.returncode, r.stderr)
-        assert message in r.stderr, (args, r.stderr)
-        assert 'Traceback' not in r.stderr, (args, r.stderr)
-        if args: assert len([l for l in r.stderr.splitlines() if not l.startswith(('usage:', ' '))]) == 1, (args, r.stderr)  # one line
+        code, err = run_here(capsys, *args)  # an exception escaping main() fails here: the user would see a traceback
+        assert code == status, (args, code, err)
+        assert message in err, (args, err)
+        assert 'Traceback' not in err, (args, err)
+        if args: assert len([l for l in err.splitlines() if not l.startswith(('usage:', ' '))]) == 1, (args, err)  # one line
     assert guard.read_bytes() == b'must survive' and tiny_model.read_bytes() == before  # nothing overwritten
+
+def test_clear_errors_in_a_subprocess(tmp_path, tiny_model):
+    "`python -m rnn_lit.cli` gives main()'s status and message as a process: a usage error and a failure at run time."
+    for args, status, message in [(['sample', tiny_model, '-n', '-1'], 2, "argument -n: expected an integer >= 0, got '-1'"),
+                                  (['sample', tmp_path / 'junk.pt'], 1, 'junk.pt: not a readable rnn_lit checkpoint')]:
+        if args[1] == tmp_path / 'junk.pt': args[1].write_bytes(os.urandom(500))
+        r = run(MODULE, *args)
+        assert r.returncode == status and message in r.stderr and 'Traceback' not in r.stderr, (args, r.returncode, r.stderr)
+        assert len([l for l in r.stderr.splitlines() if not l.startswith(('usage:', ' '))]) == 1, (args, r.stderr)
 
 @pytest.mark.skipif(not ENTRY.exists(), reason=f'{ENTRY} is not installed')
 def test_clear_errors_entry_point(tmp_path):
@@ -147,14 +178,21 @@ def _load(path):
     import torch
     return torch.load(path, weights_only=True)
 
+TWO = TINY[:-1] + ['2']  # --epochs 2
+
+@pytest.fixture(scope='module')
+def two_epochs(tmp_path_factory):
+    "Two epochs in one go: the run the stopped-and-resumed runs must equal (one run for both)."
+    out = tmp_path_factory.mktemp('whole') / 'whole.pt'
+    r = run(MODULE, 'train', *TWO, '--out', out)
+    assert r.returncode == 0, r.stderr
+    return _load(out)
+
 @pytest.mark.parametrize('stop', ['inside', 'end'])
-def test_stop_and_resume_equals_uninterrupted(tmp_path, stop):
+def test_stop_and_resume_equals_uninterrupted(tmp_path, stop, two_epochs):
     "Two epochs in one go == stopped (inside the first epoch, or at its end) and resumed with nothing but the checkpoint."
     import torch
-    two = TINY[:-1] + ['2']  # --epochs 2
-    r = run(MODULE, 'train', *two, '--out', tmp_path / 'whole.pt')
-    assert r.returncode == 0, r.stderr
-    whole = _load(tmp_path / 'whole.pt')
+    two, whole = TWO, two_epochs
     per_epoch = whole['info']['steps'] // 2
     r = run(MODULE, 'train', *two, '--stop-after', per_epoch // 2 if stop == 'inside' else per_epoch, '--out', tmp_path / 'part.pt')
     assert r.returncode == 0 and 'continue with --resume' in r.stderr, r.stderr

@@ -8,6 +8,7 @@ import torch
 from conftest import ROOT
 
 pytestmark = pytest.mark.skipif(not torch.distributed.is_available() or not torch.distributed.is_gloo_available(), reason='no gloo backend')
+# `make test` runs this file's tests in one process (tests/conftest.py `group_of`): the one-process reference run is made once
 ENV = {**os.environ, 'PYTHONPATH': str(ROOT), 'PYTHONHASHSEED': '0', 'OMP_NUM_THREADS': '1', 'GLOO_SOCKET_IFNAME': 'lo'}
 TINY = ['--max-chars', '6000', '--hidden', '16', '--steps', '16', '--batch-size', '4', '--epochs', '1', '--device', 'cpu']
 
