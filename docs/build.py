@@ -75,7 +75,6 @@ def execute(path:str, dest:str) -> float:
             return super().run_all(nb, *args, preproc=pre, **kw)
     Keeping.ran = (None, None)
     nbtest.CaptureShell = Keeping
-    os.environ['RNN_LIT_SITE_FRAMES'] = '1'  # each widget adds its pictures for the site to its output (17_frames)
     cfg, path = get_config(), Path(path).resolve()
     ok, secs = nbtest.test_nb(path, skip_flags=cfg.tst_flags.split(), basepath=cfg.config_path, showerr=False)
     shell, ran = Keeping.ran
