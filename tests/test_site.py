@@ -270,7 +270,8 @@ def test_widgets_work_without_a_kernel(site, stem):
 
 def test_widget_pictures_fit_their_budget(site):
     # issue 18: the widgets' copies add at most 30 MB to the site (counted once: no copies of the notebooks in _site)
-    assert not (SITE/'_sources').exists() and not (SITE/'.doctrees').exists(), 'the site holds copies of the notebooks or Sphinx\'s cache'
+    copies = [p.name for p in (SITE/'_sources').rglob('*') if p.is_file()] + [p.name for p in (SITE/'.doctrees').rglob('*') if p.is_file()]
+    assert not copies, f'the site holds copies of the notebooks or Sphinx\'s cache: {copies[:5]}'
     sizes = {f.name: sum(len(m.group(0)) for m in re.finditer(r'<div class="rnn-lit-frames">.*?</script>', f.read_text(encoding='utf-8'), re.S))
              for f in SITE.glob('*.html')}
     total = sum(sizes.values())
