@@ -210,7 +210,8 @@ def _center(nonlinearity): return 0.5 if nonlinearity == 'sigmoid' else 0.0  # s
 
 def _draw_states(ax, states:dict, t:int, nonlinearity:str) -> dict:
     "Draw `states[nonlinearity]` up to step `t` on `ax`; return what `_update_states` changes."
-    plot_hidden_states(states[nonlinearity], t=t, ax=ax, center=_center(nonlinearity)).set_title(_states_title(nonlinearity, t))
+    plot_hidden_states(states[nonlinearity], t=t, ax=ax, center=_center(nonlinearity)).set_title(
+        _states_title(nonlinearity, t), y=1.0, pad=6)  # a fixed place: matplotlib need not measure the axes for each picture
     return dict(states=states, image=ax.images[0], frame=ax.patches[0], title=ax.title)
 
 def _update_states(artists:dict, t:int, nonlinearity:str):
