@@ -37,12 +37,10 @@ def run_id(config) -> str:
     return config.workerinput['rnn_lit_run'] if hasattr(config, 'workerinput') else config.rnn_lit_run
 
 # ---- the order of `make test`'s two processes (pytest -n 2 --dist loadgroup --no-loadscope-reorder) --------------
-# The notebooks run once, in JupyterLab (tests/test_lab.py, two groups: lab0 and lab1, one per process); the site
-# (tests/test_site.py) is built from their outputs, so it runs in lab0's process after lab0's notebooks, and waits
-# there for lab1's. The other tests fill the processes' remaining time, the longest groups first.
-SITE_GROUP = 'lab0'
-# each process is first given two units: a lab group and a short test of test_sync.py, so that no long group waits
-# behind lab0 and the site
+# The notebooks run once, in JupyterLab (tests/test_lab.py, two groups: lab0 and lab1, one per process). The other
+# tests are handed out in this order as the processes free up (xdist gives a process the next unit when it has two
+# tests or fewer left), the site's last: it is built from the notebooks' outputs (its first test in each process
+# waits for them), then its pages are checked by both processes.
 _ORDER = ['test_lab.py', 'test_sync.py', 'test_cli.py', 'test_ddp.py', 'test_install.py', 'test_module_db.py', 'test_site.py']
 LAB_DONE = ROOT/'_build'/'lab-done'
 
@@ -52,11 +50,10 @@ def pytest_collection_modifyitems(session, config, items):
 
 def group_of(nodeid:str) -> str:
     """The unit of work a test belongs to in `make test`'s two processes: a lab group (named in the test's id, e.g.
-    `test_notebook_in_jupyterlab[lab0-01_memory.ipynb]`), with the site in lab0; all of test_cli.py, all of
-    test_ddp.py (their module fixtures are made once); any other test alone."""
+    `test_notebook_in_jupyterlab[lab0-01_memory.ipynb]`); all of test_cli.py, all of test_ddp.py (their module
+    fixtures are made once); any other test alone."""
     m = re.search(r'test_lab\.py::[^\[]*\[(lab\d+)-', nodeid)
     if m: return m.group(1)
-    if 'test_site.py::' in nodeid: return SITE_GROUP
     for name in ('test_cli.py', 'test_ddp.py'):
         if f'{name}::' in nodeid: return name
     return nodeid

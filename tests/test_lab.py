@@ -1,6 +1,7 @@
 """Every notebook run in a real JupyterLab, in headless Chromium: the one execution of the notebooks in `make test`.
 
-For each notebook: Run All in a fresh kernel, wait until it is idle, save, and check that no cell raised and every
+For each notebook: Run All in a fresh kernel, wait until it is idle and every code cell has run (read from the
+notebook's model in the page: JupyterLab draws only the cells in view), save, and check that no cell raised and every
 code cell ran. This run is also the notebook test `nbdev_test` gives: the kernel has `IN_TEST=1` (as nbdev_test sets
 it) and the cells nbdev_test skips are blanked in the copy JupyterLab runs (the rule of `nbdev.test.test_nb`: the
 `tst_flags` of settings.ini such as `#| slow`, `#| eval: false`, calls of `nbdev_export()`; a `skip_exec` notebook
@@ -11,8 +12,8 @@ of running the notebook again; `make nbtest` and `make docs` run the same notebo
 For what the site shows, the kernel has the same settings as those runs: `RNN_LIT_SITE_FRAMES=1` (widgets draw
 their site version) and inline figures in `retina` format (execnb's default).
 
-Then, for each Part I chapter, the main widget's first control is changed (a slider moved to its end, a text box,
-or a dropdown) and the widget's plot must change. A widget is an `.rnn-lit-widget` (its plot: the first `img` in it),
+Then, for each Part I chapter, the first cell that shows a widget is scrolled into view, the widget's first control
+is changed (a slider moved to its end, a text box, or a dropdown) and the widget's plot must change. A widget is an `.rnn-lit-widget` (its plot: the first `img` in it),
 else an `ipywidgets.interactive` (`.widget-interact`). Screenshots before and after go to _build/screenshots/
 (git-ignored); a failure keeps one (`lab-NAME-FAILED.png`) and its message says which notebook, which cell or
 control, and what was expected.
@@ -27,7 +28,7 @@ import concurrent.futures, importlib.util, json, os, re, secrets, shutil, signal
 import urllib.request
 from pathlib import Path
 import pytest
-from conftest import ROOT, THREADS_SET_HERE, SITE_GROUP, lab_done
+from conftest import ROOT, THREADS_SET_HERE, lab_done
 from browser import browser_page, screenshot, shot_path
 
 _spec = importlib.util.spec_from_file_location('site_build', ROOT/'docs'/'build.py')
@@ -113,7 +114,10 @@ def lab(tmp_path_factory):
     settings.mkdir(parents=True)
     (settings/'notification.jupyterlab-settings').write_text(json.dumps({'fetchNews': 'false', 'checkForUpdates': False}))
     (settings.parent/'notebook-extension').mkdir()
-    (settings.parent/'notebook-extension'/'tracker.jupyterlab-settings').write_text(json.dumps({'autoStartDefaultKernel': True}))
+    # windowing 'full': only the cells in view are in the page (JupyterLab's default, 'defer', attaches every cell
+    # while the browser is idle: a CodeMirror editor each, and half of Chromium's CPU in a Run All); the checks below
+    # read the notebook's model, not the page, and scroll a cell into view to look at it
+    (settings.parent/'notebook-extension'/'tracker.jupyterlab-settings').write_text(json.dumps({'autoStartDefaultKernel': True, 'windowingMode': 'full'}))
     widgets = tmp/'user-settings'/'@jupyter-widgets'/'jupyterlab-manager'; widgets.mkdir(parents=True)
     (widgets/'plugin.jupyterlab-settings').write_text(json.dumps({'saveState': True}))  # for `_initial_widget_outputs`
     app_settings = tmp/'app-settings'; app_settings.mkdir()
@@ -132,7 +136,7 @@ def lab(tmp_path_factory):
     cmd = [sys.executable, '-m', 'jupyterlab', '--no-browser', '--allow-root', '--ServerApp.ip=127.0.0.1',
            f'--ServerApp.port={port}', '--ServerApp.port_retries=0', f'--IdentityProvider.token={token}',
            f'--ServerApp.root_dir={nbdir}', f'--LabServerApp.app_settings_dir={app_settings}',
-           '--LabApp.news_url=', '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate']
+           '--LabApp.news_url=', '--LabApp.expose_app_in_browser=True', '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate']
     log = open(tmp/'lab.log', 'w')
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f'http://127.0.0.1:{port}'
@@ -184,21 +188,24 @@ def _open(lab, name):
           lambda: page.wait_for_function("""() => Array.from(document.querySelectorAll('.jp-StatusBar-TextItem'))
               .some(e => /\\|\\s*Idle/.test(e.textContent))""", timeout=90000, polling=100))
 
-def _wait_all_ran(page, timeout) -> str:
-    """Wait until every code cell shows an execution number and the kernel is idle ('all'), or until Run All has
-    stopped early, at an error: the kernel idle and no cell queued for 2 s ('stopped')."""
-    return page.wait_for_function("""(panel) => {
-        const prompts = Array.from(document.querySelectorAll(panel + ' .jp-CodeCell .jp-InputPrompt'));
-        const ind = document.querySelector(panel + ' .jp-Notebook-ExecutionIndicator');
-        const idle = !ind || ind.getAttribute('data-status') === 'idle';
-        if (idle && prompts.every(p => /\\[\\d+\\]/.test(p.textContent))) return 'all';  // none at all: nothing to run
-        if (idle && prompts.some(p => /\\[\\d+\\]/.test(p.textContent)) && !prompts.some(p => /\\[\\*\\]/.test(p.textContent))) {
-            window.__rnnLitIdle = (window.__rnnLitIdle || 0) + 1; return window.__rnnLitIdle >= 10 ? 'stopped' : false; }
-        window.__rnnLitIdle = 0; return false; }""", arg=_PANEL, timeout=timeout*1000, polling=200).json_value()
+# the current notebook's model, in JupyterLab's page (`window.jupyterapp`: --LabApp.expose_app_in_browser)
+_NB_JS = "const nb = window.jupyterapp.shell.currentWidget; const cells = Array.from(nb.content.model.cells);"
 
-_PENDING_JS = """(panel) => Array.from(document.querySelectorAll(panel + ' .jp-CodeCell')).map((c, i) => [i,
-    (c.querySelector('.jp-InputPrompt') || {}).textContent || '', (c.querySelector('.jp-InputArea-editor') || {}).textContent || ''])
-    .filter(([i, p, src]) => !/\\[\\d+\\]/.test(p)).map(([i, p, src]) => `code cell ${i} ${p.trim()} ${src.trim().split('\\n')[0].slice(0, 70)}`)"""
+def _wait_all_ran(page, timeout) -> str:
+    """Wait until every code cell has an execution number and the kernel is idle ('all'), or until Run All has
+    stopped early, at an error: the kernel idle for 2 s and no cell waiting to run ('stopped')."""
+    return page.wait_for_function("""() => {""" + _NB_JS + """
+        const kernel = nb.sessionContext.session && nb.sessionContext.session.kernel;
+        const idle = !!kernel && kernel.status === 'idle';
+        const ran = cells.filter(c => c.type === 'code').map(c => c.executionCount != null);
+        if (idle && ran.every(r => r)) return 'all';  // none at all: nothing to run
+        const queued = nb.content.widgets.some(w => w.model.type === 'code' && w.model.executionState === 'running');
+        if (idle && ran.some(r => r) && !queued) {
+            window.__rnnLitIdle = (window.__rnnLitIdle || 0) + 1; return window.__rnnLitIdle >= 10 ? 'stopped' : false; }
+        window.__rnnLitIdle = 0; return false; }""", timeout=timeout*1000, polling=200).json_value()
+
+_PENDING_JS = "() => {" + _NB_JS + """ return cells.map((c, i) => [i, c]).filter(([i, c]) => c.type === 'code' && c.executionCount == null)
+    .map(([i, c]) => `cell ${i}: ${c.sharedModel.source.trim().split('\\n')[0].slice(0, 70)}`); }"""
 
 def _menu(page, menu, command):
     page.locator('.lm-MenuBar-itemLabel', has_text=re.compile(f'^{menu}$')).first.click()
@@ -212,7 +219,7 @@ def _run_all(lab, name) -> float:
     try: _wait_all_ran(page, RUN_TIMEOUT)
     except Exception as e:
         if 'Timeout' not in type(e).__name__: raise
-        pending = page.evaluate(_PENDING_JS, _PANEL)
+        pending = page.evaluate(_PENDING_JS)
         raise LabFailure(f'{name}: Run All did not finish in {RUN_TIMEOUT:.0f} s: expected every code cell to show an '
                          f'execution number and the kernel Idle; {len(pending)} cell(s) not run, first: {pending[:3]}') from e
     secs = time.time() - t0
@@ -303,10 +310,18 @@ def _change_first_control(widget):
 
 def _move_widget(page, name, stem):
     "Change the first widget's first control and wait for its plot to change."
-    panel = page.locator(_PANEL)
-    widget, kind = panel.locator('.rnn-lit-widget').first, '.rnn-lit-widget'
-    if not widget.count(): widget, kind = panel.locator('.widget-interact').first, '.widget-interact'
-    assert widget.count(), f'{name}: no widget (.rnn-lit-widget or .widget-interact) on the page after Run All, expected one per chapter'
+    # the first cell with a widget among its outputs, scrolled into view (with windowing, only cells in view are drawn)
+    at = page.evaluate("async () => {" + _NB_JS + """
+        const i = cells.findIndex(c => c.type === 'code' && Array.from({length: c.outputs.length}, (_, k) => c.outputs.get(k))
+            .some(o => o.data && '""" + _VIEW + """' in o.data));
+        if (i >= 0) { await nb.content.scrollToItem(i, 'start'); nb.content.activeCellIndex = i; } return i; }""")
+    assert at >= 0, f'{name}: no cell shows a widget after Run All, expected one per chapter'
+    cell = page.locator(f'{_PANEL} .jp-Cell.jp-mod-active')
+    _step(name, f'scrolling to code cell {at}, the first with a widget (expected it drawn within 30 s)',
+          lambda: page.wait_for_function("([sel]) => { const c = document.querySelector(sel); return c && c.querySelector('.rnn-lit-widget, .widget-interact'); }",
+                                         arg=[f'{_PANEL} .jp-Cell.jp-mod-active'], timeout=30000, polling=100))
+    widget, kind = cell.locator('.rnn-lit-widget').first, '.rnn-lit-widget'
+    if not widget.count(): widget, kind = cell.locator('.widget-interact').first, '.widget-interact'
     widget.scroll_into_view_if_needed()
     img = widget.locator('img').first
     _step(name, f"waiting for the first widget's plot (expected an image in its {kind} within 30 s)", lambda: img.wait_for(timeout=30000))
@@ -360,20 +375,17 @@ def _check(lab, name):
     assert len(lab.blocked) == blocked, f'{name}: requests outside 127.0.0.1: {lab.blocked[blocked:blocked+3]}'
     return secs, times
 
-SITE_HEAD = 40  # seconds: lab0's process also builds and checks the site (after waiting for lab1's notebooks)
-
 def _halves(names) -> list:
     """The notebooks split in two groups (`SECONDS`, or the last run's in _build/exec/record.json), longest first:
-    `make test` runs the groups in its two test processes, each with its own JupyterLab. lab0's process goes on with
-    the site, which needs lab1's notebooks done: lab0 gets about SITE_HEAD seconds more."""
+    `make test` runs the groups in its two test processes, each with its own JupyterLab, at the same time: the site's
+    checks, which need every notebook's outputs, start when both are done."""
     secs = {f'{k}.ipynb': v for k, v in SECONDS.items()}
     try: secs.update({f'{k}.ipynb': v['secs'] for k, v in json.loads(B.RECORD.read_text()).items() if v.get('by') == 'JupyterLab'})
     except (OSError, ValueError, KeyError, TypeError, AttributeError): pass
-    load, out = [-SITE_HEAD, 0.0], []
+    load, out = [0.0, 0.0], []
     for n in sorted(names, key=lambda n: -secs.get(n, 8)):
         k = load.index(min(load)); load[k] += secs.get(n, 8) + 2  # + JupyterLab's own seconds per notebook
         out.append(pytest.param(n, id=f'lab{k}-{n}'))  # the group, in the id: see tests/conftest.py `group_of`
-    assert SITE_GROUP == 'lab0'
     return out
 
 @pytest.mark.parametrize('name', _halves(NBS))

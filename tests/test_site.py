@@ -6,22 +6,26 @@ within its column (no sideways scrolling), on a Part I page no visible `test_fai
 network. The sidebar lists Part I then Part II, every page once; every link of the index's chapter table resolves.
 Every widget works with no kernel: each control of each widget moves its picture to the right one, in under
 50 ms (`test_widgets_work_without_a_kernel`), and their pictures weigh at most 30 MB in all.
-Screenshots land in _build/screenshots/ (git-ignored; a failing page's as `site-NAME-FAILED.png`): look at them.
+Screenshots land in _build/screenshots/ (git-ignored; a failing page's as `site-NAME-FAILED.png`, the whole page):
+look at them. Each page's is its first screen; `RNN_LIT_SHOTS=full make test` takes every page whole.
 
-The site is built once for this module by docs/build.py, which reuses the notebooks `make nbtest` has just run
-(the same inputs, recorded in _build/exec/record.json) and runs any that changed.
+The site is built once per run by docs/build.py, which reuses the notebooks' outputs of this run's JupyterLab runs
+(tests/test_lab.py; the same inputs, recorded in _build/exec/record.json) and runs any that changed. `make test`'s
+two processes share the page checks.
 """
-import contextlib, importlib.util, json, re, subprocess, sys
+import contextlib, fcntl, importlib.util, json, os, re, subprocess, sys
 from pathlib import Path
 import pytest
 from conftest import ROOT
 from browser import browser_page, screenshot
 
 SITE, BUILD = ROOT/'_site', ROOT/'_build'
-pytestmark = pytest.mark.xdist_group('site')  # one process builds the site and checks every page
 _spec = importlib.util.spec_from_file_location('site_build', ROOT/'docs'/'build.py')
 B = importlib.util.module_from_spec(_spec); _spec.loader.exec_module(B)
 STEMS = [p.stem for p in B.notebooks(ROOT/'nbs')]
+# each page's screenshot: its first screen, or with RNN_LIT_SHOTS=full the whole page (a second or more of Chromium's
+# time per page: for reading the pages in _build/screenshots/, not needed by any check); a failure's is always whole
+FULL_SHOTS = os.environ.get('RNN_LIT_SHOTS') == 'full'
 
 @contextlib.contextmanager
 def shot_on_failure(page, name):
@@ -32,11 +36,21 @@ def shot_on_failure(page, name):
         raise AssertionError(f'{e}\n(screenshot: {path})') from e
 
 @pytest.fixture(scope='module')
-def site():
-    "Build the site once for this module, exactly as `make docs` does."
-    r = subprocess.run([sys.executable, str(ROOT/'docs'/'build.py')], cwd=ROOT, capture_output=True, text=True)
-    assert r.returncode == 0, f'site build failed:\n{r.stdout[-4000:]}\n{r.stderr[-6000:]}'
-    assert r.stdout.strip().endswith(str(SITE/'index.html')), r.stdout[-500:]
+def site(request):
+    """Build the site once for this run, exactly as `make docs` does: `make test`'s two processes share these tests,
+    and the first to need the site builds it while the other waits (a lock); a failed build fails both the same way."""
+    from conftest import run_id
+    BUILD.mkdir(exist_ok=True)
+    outcome = BUILD/'site-built'/run_id(request.config)
+    with open(BUILD/'site.lock', 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not outcome.exists():
+            r = subprocess.run([sys.executable, str(ROOT/'docs'/'build.py')], cwd=ROOT, capture_output=True, text=True)
+            failed = (f'site build failed:\n{r.stdout[-4000:]}\n{r.stderr[-6000:]}' if r.returncode else
+                      '' if r.stdout.strip().endswith(str(SITE/'index.html')) else f'site build printed {r.stdout[-500:]!r}')
+            outcome.parent.mkdir(exist_ok=True); outcome.write_text(failed)
+    failed = outcome.read_text()
+    assert not failed, failed
     return json.loads((BUILD/'pages.json').read_text())
 
 def _cells(stem):
@@ -116,7 +130,7 @@ def test_page(site, stem):
             shown = page.evaluate(_VISIBLE_TEST_FAIL_JS)
             assert not shown, (f'{stem}.ipynb (Part I): {len(shown)} test_fail cell(s) visible on the page, expected none '
                                f'(put them in #| hide cells): {shown[:3]}')
-        screenshot(page, f'site-{site[stem]}')
+        screenshot(page, f'site-{site[stem]}', full_page=FULL_SHOTS)
         assert not blocked, f'{stem}.ipynb: the page asked the network for {blocked[:3]}'
 
 def _show_docs(stem) -> set:
