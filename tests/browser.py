@@ -20,7 +20,7 @@ nothing is there, so a browser test is never skipped silently.
 Every request that is not to 127.0.0.1, localhost or a file is aborted, so a page that needs the
 network shows it by failing, not by stalling.
 """
-import atexit, contextlib, functools, glob, os, re, shutil, socket, subprocess, sys, time
+import atexit, contextlib, functools, glob, json, os, re, shutil, socket, subprocess, sys, time
 from pathlib import Path
 
 FLAGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
@@ -73,13 +73,28 @@ def launches(path:str) -> str:
     except subprocess.TimeoutExpired: return 'did not start in 90 s'
     return r.stdout.strip() if r.returncode == 0 else (r.stderr.strip().splitlines() or ['failed'])[-1][:300]
 
+VERIFIED = SHOTS.parent/'browser-verified.json'  # the last browser found to launch, among which candidates
+
+def _verified(found:list) -> str:
+    "The browser an earlier `chromium()` launched, if the candidates and that binary are as they were then; else ''."
+    try: v = json.loads(VERIFIED.read_text())
+    except (OSError, ValueError): return ''
+    same = v.get('candidates') == found and os.path.exists(v['path']) and os.stat(v['path']).st_mtime == v.get('mtime')
+    return v['path'] if same else ''
+
 @functools.lru_cache(None)
 def chromium() -> str:
-    "The browser the tests use: the first that launches of `candidates()`; raises NoBrowser with HELP otherwise."
-    tried = []
+    """The browser the tests use: the first that launches of `candidates()`; raises NoBrowser with HELP otherwise.
+    A browser found to launch is recorded (_build/browser-verified.json): `make test`'s steps and test processes
+    after the first do not launch it again to ask, while the candidates and the binary stay the same."""
+    tried, found = [], [list(c) for c in candidates()]
+    if _verified(found): return _verified(found)
     for where, path in candidates():
         why = launches(path)
-        if not why: return path
+        if not why:
+            VERIFIED.parent.mkdir(parents=True, exist_ok=True)
+            VERIFIED.write_text(json.dumps(dict(candidates=found, path=path, mtime=os.stat(path).st_mtime)))
+            return path
         tried.append(f'  {path} ({where}): {why}')
     if os.environ.get('CHROMIUM') and tried: raise NoBrowser(f'$CHROMIUM does not launch:\n' + '\n'.join(tried) + '\n\n' + HELP)
     raise NoBrowser(HELP + ('\nTried:\n' + '\n'.join(tried) if tried else ''))
@@ -218,6 +233,7 @@ def screenshot(page, name:str, full_page=True) -> Path:
 if __name__ == '__main__':
     if sys.argv[1:2] == ['--launch']: print(_launch(sys.argv[2])); sys.exit(0)
     if sys.argv[1:2] == ['--start']: sys.exit(start())
+    VERIFIED.unlink(missing_ok=True)  # `make browser` asks the browser afresh; the test processes after it trust its answer
     try: ensure()
     except NoBrowser as e:
         print(f'\n{e}\n', file=sys.stderr); sys.exit(2)

@@ -51,9 +51,11 @@ def pytest_collection_modifyitems(session, config, items):
 def group_of(nodeid:str) -> str:
     """The unit of work a test belongs to in `make test`'s two processes: a lab group (named in the test's id, e.g.
     `test_notebook_in_jupyterlab[lab0-01_memory.ipynb]`); all of test_cli.py, all of test_ddp.py (their module
-    fixtures are made once); any other test alone."""
+    fixtures are made once); the tests of one page of the site; any other test alone."""
     m = re.search(r'test_lab\.py::[^\[]*\[(lab\d+)-', nodeid)
     if m: return m.group(1)
+    m = re.search(r'test_site\.py::\w+\[([^\]]+)\]', nodeid)
+    if m: return f'site-{m.group(1)}'  # one page's tests in one process: its widget test reuses the page test_page loaded
     for name in ('test_cli.py', 'test_ddp.py'):
         if f'{name}::' in nodeid: return name
     return nodeid

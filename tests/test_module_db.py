@@ -9,6 +9,7 @@ exception type, with a message that names the argument. Then what the samples do
 shapes, dropout (by its statistics), double backward, an empty batch, save/deepcopy, no_grad, meta.
 """
 import copy
+import functools
 import io
 import itertools
 import sys
@@ -21,20 +22,27 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence
 
-try:
-    import expecttest  # noqa: F401  (torch's test helpers import it)
-except ImportError:  # stand in for it: torch's helpers only need its TestCase
-    sys.modules['expecttest'] = types.SimpleNamespace(TestCase=unittest.TestCase)
-with warnings.catch_warnings():
-    warnings.simplefilter('ignore')
-    from torch.testing._internal.common_modules import module_db, ModuleErrorEnum
-
 from rnn_lit.forward import ScratchRNN
 from rnn_lit.gated import ScratchLSTM, ScratchGRU
 
 OURS = {nn.RNN: ScratchRNN, nn.GRU: ScratchGRU, nn.LSTM: ScratchLSTM}
-INFOS = {info.module_cls.__name__: info for info in module_db if info.module_cls in OURS}
+NAMES = [cls.__name__ for cls in OURS]  # module_db's entries for these: each must be there (`_infos`)
 DTYPES = (torch.float32, torch.float64)
+
+@functools.lru_cache(None)
+def _infos() -> dict:
+    """module_db's `ModuleInfo` of each of our classes, by name (imported at the first test that needs it: torch's
+    test helpers take seconds to import, which every test process would pay to collect this file)."""
+    try:
+        import expecttest  # noqa: F401  (torch's test helpers import it)
+    except ImportError:  # stand in for it: torch's helpers only need its TestCase
+        sys.modules['expecttest'] = types.SimpleNamespace(TestCase=unittest.TestCase)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        from torch.testing._internal.common_modules import module_db
+    infos = {info.module_cls.__name__: info for info in module_db if info.module_cls in OURS}
+    assert sorted(infos) == sorted(NAMES), f'module_db has entries for {sorted(infos)}, expected {sorted(NAMES)}'
+    return infos
 
 
 def _flat(result):
@@ -82,9 +90,9 @@ def _compare(theirs, ours, args, **tolerances):
 
 @pytest.mark.parametrize('training', (True, False), ids=('train', 'eval'))
 @pytest.mark.parametrize('dtype', DTYPES, ids=('float32', 'float64'))
-@pytest.mark.parametrize('name', list(INFOS))
+@pytest.mark.parametrize('name', NAMES)
 def test_module_info_samples(name, dtype, training):
-    info = INFOS[name]
+    info = _infos()[name]
     torch.manual_seed(0)
     samples = info.module_inputs_func(info, device='cpu', dtype=dtype, requires_grad=True, training=training,
                                       with_packed_sequence=True)
@@ -96,9 +104,10 @@ def test_module_info_samples(name, dtype, training):
 
 
 @pytest.mark.parametrize('dtype', DTYPES, ids=('float32', 'float64'))
-@pytest.mark.parametrize('name', list(INFOS))
+@pytest.mark.parametrize('name', NAMES)
 def test_module_info_errors(name, dtype):
-    info = INFOS[name]
+    from torch.testing._internal.common_modules import ModuleErrorEnum
+    info = _infos()[name]
     errors = info.module_error_inputs_func(info, device='cpu', dtype=dtype, requires_grad=False, training=True)
     assert len(errors) == 14
     for error in errors:

@@ -92,15 +92,29 @@ def _solution_lines(stem) -> list:
     return [[l.strip() for l in ''.join(c['source']).splitlines() if l.strip() and not l.startswith('#|')]
             for c in _cells(stem) if c['cell_type'] == 'code' and re.search(r'^#\|\s*solution\s*$', ''.join(c['source']), re.M)]
 
+_LOADED = {}  # stem -> (ExitStack, page, blocked): a page test_page loaded and checked, for the stem's widget test
+
+@pytest.fixture(scope='module', autouse=True)
+def _close_loaded():
+    yield
+    for stack, _, _ in _LOADED.values(): stack.close()
+
+def _load(site, stem):
+    "A fresh page with the site's page of `stem` loaded: (ExitStack that closes it, page, blocked urls)."
+    stack = contextlib.ExitStack()
+    page, blocked = stack.enter_context(browser_page(1280, 900))
+    page.goto((SITE/f'{site[stem]}.html').as_uri())
+    page.wait_for_load_state('load')
+    return stack, page, blocked
+
 @pytest.mark.parametrize('stem', STEMS)
 def test_page(site, stem):
     page_file = SITE/f'{site[stem]}.html'
     assert page_file.exists(), f'{stem}.ipynb: no page {page_file.name} in _site'
     title = next(''.join(c['source']).split('\n')[0].lstrip('# ').strip() for c in _cells(stem)
                  if c['cell_type'] == 'markdown' and ''.join(c['source']).startswith('# '))
-    with browser_page(1280, 900) as (page, blocked), shot_on_failure(page, f'site-{site[stem]}'):
-        page.goto(page_file.as_uri())
-        page.wait_for_load_state('load')
+    stack, page, blocked = _load(site, stem)
+    with stack, shot_on_failure(page, f'site-{site[stem]}'):
         h1 = page.locator('article h1').first.inner_text().replace('\u2019', "'")  # typographic apostrophes
         assert title in h1, f'{stem}.ipynb: the page title (h1) is {h1!r}, expected the notebook title {title!r}'
         if _has_math(stem):
@@ -132,6 +146,7 @@ def test_page(site, stem):
                                f'(put them in #| hide cells): {shown[:3]}')
         screenshot(page, f'site-{site[stem]}', full_page=FULL_SHOTS)
         assert not blocked, f'{stem}.ipynb: the page asked the network for {blocked[:3]}'
+        if stem in WIDGET_PAGES: _LOADED[stem] = (stack.pop_all(), page, blocked)  # passed: its widget test goes on with it
 
 def _show_docs(stem) -> set:
     "Names that nbdev's processing gave a show_doc on the page."
@@ -249,9 +264,8 @@ def test_widgets_work_without_a_kernel(site, stem):
     # offline (every request outside the machine aborted), each widget copy on the page: every control moved in
     # turn; after each move the picture is the grid point's picture, and a change shows its picture in < 50 ms
     from browser import shot_path
-    with browser_page(1280, 900) as (page, blocked), shot_on_failure(page, f'site-widgets-{site[stem]}'):
-        page.goto((SITE/f'{site[stem]}.html').as_uri())
-        page.wait_for_load_state('load')
+    stack, page, blocked = _LOADED.pop(stem, None) or _load(site, stem)  # the page as test_page loaded it, or afresh
+    with stack, shot_on_failure(page, f'site-widgets-{site[stem]}'):
         boxes = page.locator('.rnn-lit-frames.rlf-ready')
         assert boxes.count() >= 1, (f'{stem}.ipynb: expected a working widget on the page (its controls and pictures, '
                                     f'.rnn-lit-frames made ready by rnn_lit_frames.js), found none')
