@@ -41,12 +41,16 @@ def run_here(capsys, *args):
     return status, err
 
 @pytest.fixture(scope='module')
-def tiny_model(tmp_path_factory):
-    "One tiny model trained by the real command, shared by the sampling tests."
+def tiny_run(tmp_path_factory):
+    """One tiny model trained by the real command, with a held-out tenth and a --dropout that a 1-layer net ignores:
+    (its checkpoint, what the command printed), shared by the tests of its messages, its errors and sampling."""
     out = tmp_path_factory.mktemp('model') / 'tiny.pt'
-    r = run(MODULE, 'train', *TINY, '--out', out)
+    r = run(MODULE, 'train', *TINY, '--dropout', '0.2', '--valid-frac', '0.1', '--out', out)
     assert r.returncode == 0, r.stderr
-    return out
+    return out, r.stderr
+
+@pytest.fixture(scope='module')
+def tiny_model(tiny_run): return tiny_run[0]
 
 @pytest.mark.parametrize('cmd', commands())
 def test_train_then_sample(cmd, tmp_path):
@@ -203,13 +207,11 @@ def test_stop_and_resume_equals_uninterrupted(tmp_path, stop, two_epochs):
     assert part['info']['valid_loss'] == pytest.approx(whole['info']['valid_loss'], rel=1e-5)
     assert 'validation loss' in r.stderr and 'perplexity' in r.stderr
 
-def test_validation_and_dropout_warning(tmp_path):
-    out = tmp_path / 'm.pt'
-    r = run(MODULE, 'train', *TINY, '--dropout', '0.2', '--valid-frac', '0.1', '--out', out)
-    assert r.returncode == 0, r.stderr
-    assert 'warning: --dropout 0.2 has no effect with --layers 1' in r.stderr and 'Traceback' not in r.stderr, r.stderr
-    assert 'epoch 1: training loss' in r.stderr and 'nats/char, perplexity' in r.stderr, r.stderr
-    assert ' on cpu' in r.stderr.splitlines()[0] or ' on cuda' in r.stderr.splitlines()[0], r.stderr  # the device used
+def test_validation_and_dropout_warning(tiny_run):
+    out, err = tiny_run
+    assert 'warning: --dropout 0.2 has no effect with --layers 1' in err and 'Traceback' not in err, err
+    assert 'epoch 1: training loss' in err and 'nats/char, perplexity' in err, err
+    assert ' on cpu' in err.splitlines()[0] or ' on cuda' in err.splitlines()[0], err  # the device used
     info = _load(out)['info']
     assert info['valid_loss'] > 0 and info['perplexity'] == pytest.approx(2.718281828459045 ** info['valid_loss'])
 

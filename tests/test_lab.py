@@ -36,11 +36,11 @@ B = importlib.util.module_from_spec(_spec); _spec.loader.exec_module(B)
 NBS = [p.name for p in B.notebooks(ROOT/'nbs')]
 CHAPTERS = [n for n in NBS if B.part(Path(n).stem) == 1 and re.match(r'\d+[a-z]?_', n)]  # each Part I chapter has a widget
 RUN_TIMEOUT = float(os.environ.get('RNN_LIT_LAB_TIMEOUT', 240))  # seconds for Run All of one notebook
-# seconds of Run All per notebook, last measured (2-core machine, both test processes busy): only to split the
+# seconds of Run All per notebook, last measured (2-core machine, both test processes busy; 2026-12-07): only to split the
 # notebooks in two halves of equal time on a fresh clone; _build/exec/record.json's newer times win
-SECONDS = {'01_memory': 50, '06_gated': 30, '08_language_models': 30, '14_compiled_lstm': 22, '15_cli': 20,
-           '05_gradients': 18, '04_bptt': 18, '07_pytorch': 16, '03_loss': 14, '02_forward': 14, '13_fast_gated': 12,
-           '09_training': 10, '16_performance': 10, '11_modules': 9, '07a_both_ways': 9}
+SECONDS = {'01_memory': 60, '06_gated': 30, '05_gradients': 30, '03_loss': 26, '04_bptt': 25, '02_forward': 25,
+           '17_frames': 23, '08_language_models': 22, '07_pytorch': 18, '07a_both_ways': 16, '14_compiled_lstm': 15,
+           '15_cli': 13, '09_training': 10, '13_fast_gated': 9}
 
 def _free_port():
     with socket.socket() as s:
