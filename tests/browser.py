@@ -88,8 +88,9 @@ def chromium() -> str:
     A browser found to launch is recorded (_build/browser-verified.json): `make test`'s steps and test processes
     after the first do not launch it again to ask, while the candidates and the binary stay the same."""
     tried, found = [], [list(c) for c in candidates()]
-    if _verified(found): return _verified(found)
-    for where, path in candidates():
+    known = _verified(found)
+    if known: return known
+    for where, path in found:
         why = launches(path)
         if not why:
             VERIFIED.parent.mkdir(parents=True, exist_ok=True)

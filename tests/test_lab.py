@@ -13,8 +13,8 @@ For what the site shows, the kernel has the same settings as those runs: `RNN_LI
 their site version) and inline figures in `retina` format (execnb's default).
 
 Then, for each Part I chapter, the first cell that shows a widget is scrolled into view, the widget's first control
-is changed (a slider moved to its end, a text box, or a dropdown) and the widget's plot must change. A widget is an `.rnn-lit-widget` (its plot: the first `img` in it),
-else an `ipywidgets.interactive` (`.widget-interact`). Screenshots before and after go to _build/screenshots/
+is changed (a slider moved to its end, a text box, or a dropdown) and the widget's plot must change. A widget is an
+`.rnn-lit-widget` (its plot: the first `img` in it), else an `ipywidgets.interactive` (`.widget-interact`). Screenshots before and after go to _build/screenshots/
 (git-ignored); a failure keeps one (`lab-NAME-FAILED.png`) and its message says which notebook, which cell or
 control, and what was expected.
 
@@ -316,10 +316,11 @@ def _move_widget(page, name, stem):
             .some(o => o.data && '""" + _VIEW + """' in o.data));
         if (i >= 0) { await nb.content.scrollToItem(i, 'start'); nb.content.activeCellIndex = i; } return i; }""")
     assert at >= 0, f'{name}: no cell shows a widget after Run All, expected one per chapter'
-    cell = page.locator(f'{_PANEL} .jp-Cell.jp-mod-active')
+    active = f'{_PANEL} .jp-Cell.jp-mod-active'
+    cell = page.locator(active)
     _step(name, f'scrolling to code cell {at}, the first with a widget (expected it drawn within 30 s)',
           lambda: page.wait_for_function("([sel]) => { const c = document.querySelector(sel); return c && c.querySelector('.rnn-lit-widget, .widget-interact'); }",
-                                         arg=[f'{_PANEL} .jp-Cell.jp-mod-active'], timeout=30000, polling=100))
+                                         arg=[active], timeout=30000, polling=100))
     widget, kind = cell.locator('.rnn-lit-widget').first, '.rnn-lit-widget'
     if not widget.count(): widget, kind = cell.locator('.widget-interact').first, '.widget-interact'
     widget.scroll_into_view_if_needed()

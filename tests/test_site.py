@@ -42,7 +42,7 @@ def site(request):
     from conftest import run_id
     BUILD.mkdir(exist_ok=True)
     outcome = BUILD/'site-built'/run_id(request.config)
-    with open(BUILD/'site.lock', 'w') as lock:
+    with open(BUILD/'site.lock', 'w') as lock:  # not docs/build.py's own lock: its build, a child, takes that one
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not outcome.exists():
             r = subprocess.run([sys.executable, str(ROOT/'docs'/'build.py')], cwd=ROOT, capture_output=True, text=True)
