@@ -19,7 +19,9 @@ is changed (a slider moved to its end, a text box, or a dropdown) and the widget
 control, and what was expected.
 
 One JupyterLab per test process, on 127.0.0.1 with a token, its settings and runtime in a temporary folder, on a
-temporary copy of nbs/ (autosave never touches the tracked notebooks); one browser page per process, in which
+temporary copy of nbs/ (autosave never touches the tracked notebooks); its kernels are forked from a process that
+imported ipykernel, torch, numpy and matplotlib once (tests/forkkernel.py: a fresh process and namespace for each
+notebook, about 4 s of CPU less each); one browser page per process, in which
 JupyterLab loads once: each notebook is opened from the file browser and its tab closed (its kernel shut down)
 when it is done. A step that times out is retried once, in a freshly loaded page: kernel starts are sensitive to
 CPU load on two cores.
@@ -30,6 +32,7 @@ from pathlib import Path
 import pytest
 from conftest import ROOT, THREADS_SET_HERE, lab_done
 from browser import browser_page, screenshot, shot_path
+import forkkernel
 
 _spec = importlib.util.spec_from_file_location('site_build', ROOT/'docs'/'build.py')
 B = importlib.util.module_from_spec(_spec); _spec.loader.exec_module(B)
@@ -125,8 +128,12 @@ def lab(tmp_path_factory):
         {'@jupyterlab/apputils-extension:notification': {'fetchNews': 'false', 'checkForUpdates': False}}))
     profile = tmp/'ipython'/'profile_default'; profile.mkdir(parents=True)  # figures as execnb makes them for the site
     (profile/'ipython_kernel_config.py').write_text("c.InlineBackend.figure_formats = {'retina'}\n")
+    # the kernels: forked from a template that imported the notebooks' libraries once (tests/forkkernel.py)
+    spec = tmp/'jupyter-data'/'kernels'/'python3'; spec.mkdir(parents=True)
+    template = str(tmp/'kernels.sock')
+    (spec/'kernel.json').write_text(json.dumps(forkkernel.kernel_spec(template)))
     token, port = secrets.token_hex(16), _free_port()
-    env = {**os.environ, 'JUPYTERLAB_SETTINGS_DIR': str(tmp/'user-settings'),
+    env = {**os.environ, 'JUPYTERLAB_SETTINGS_DIR': str(tmp/'user-settings'), 'JUPYTER_PATH': str(tmp/'jupyter-data'),
            'JUPYTERLAB_WORKSPACES_DIR': str(tmp/'workspaces'), 'JUPYTER_RUNTIME_DIR': str(tmp/'runtime'),
            'JUPYTER_CONFIG_DIR': str(tmp/'config'), 'IPYTHONDIR': str(tmp/'ipython'),
            'MPLBACKEND': 'module://matplotlib_inline.backend_inline',
@@ -138,6 +145,8 @@ def lab(tmp_path_factory):
            f'--ServerApp.root_dir={nbdir}', f'--LabServerApp.app_settings_dir={app_settings}',
            '--LabApp.news_url=', '--LabApp.expose_app_in_browser=True', '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate']
     log = open(tmp/'lab.log', 'w')
+    kernels = subprocess.Popen([sys.executable, forkkernel.__file__, 'serve', template], env=env, cwd=nbdir,
+                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f'http://127.0.0.1:{port}'
     try:
@@ -150,13 +159,21 @@ def lab(tmp_path_factory):
         else: pytest.fail(f'JupyterLab did not start:\n{(tmp/"lab.log").read_text()[-3000:]}')
         lab = Lab(base, token, nbdir, skips)
         with browser_page(1400, 1000) as (lab.page, lab.blocked):
+            lab.page.add_init_script(_CELLS_IN_VIEW_ONLY)
             yield lab
             lab.shutdowns.shutdown(wait=True)
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try: proc.wait(10)
-        except subprocess.TimeoutExpired: os.killpg(proc.pid, signal.SIGKILL)
+        for p in (proc, kernels):
+            os.killpg(p.pid, signal.SIGTERM)
+            try: p.wait(10)
+            except subprocess.TimeoutExpired: os.killpg(p.pid, signal.SIGKILL)
         log.close()
+
+# JupyterLab's notebook, in windowing mode 'full', draws the cells out of view too, one by one while the page is idle
+# (a CodeMirror editor each, drawn to measure its height for the scroll bar, then taken out): a third of Chromium's CPU
+# in these runs. Here those idle-time drawings are not scheduled: a cell is drawn when it comes into view.
+_CELLS_IN_VIEW_ONLY = """{ const idle = window.requestIdleCallback.bind(window);
+    window.requestIdleCallback = (cb, opts) => /_scheduleCellRenderOnIdle/.test(new Error().stack) ? 0 : idle(cb, opts); }"""
 
 _PANEL = '.jp-NotebookPanel:not(.lm-mod-hidden)'
 _CURRENT_TAB = '.lm-DockPanel-tabBar .lm-TabBar-tab.lm-mod-current'
