@@ -1,4 +1,4 @@
-import os, re, sys, time, uuid
+import os, re, sys, time, uuid, warnings
 from pathlib import Path
 import pytest
 
@@ -11,6 +11,22 @@ BROWSER_FILES = ('test_site.py', 'test_lab.py')
 # (tests/test_lab.py gives them the environment a reader's kernel has).
 THREADS_SET_HERE = 'OMP_NUM_THREADS' not in os.environ
 if THREADS_SET_HERE: os.environ['OMP_NUM_THREADS'] = '1'
+
+def run_here(*args):
+    """`rnn-lit ARGS` in this process, through `main(argv)` as the console script and `python -m rnn_lit.cli` call it:
+    (exit status, stderr); no Python to start and no torch to import, seconds of CPU less than a subprocess. Python's warnings are shown as a fresh interpreter shows them (to stderr, by its default
+    filters), and torch's thread count is put back after."""
+    import contextlib, io, torch
+    from rnn_lit.cli import main
+    threads, stderr = torch.get_num_threads(), io.StringIO()
+    with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stderr(stderr):
+        warnings.resetwarnings()  # no filter: 'default' (once per place), then the interpreter's own ignores
+        for cat in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning): warnings.simplefilter('ignore', cat)
+        try: status = main([str(a) for a in args])
+        except SystemExit as e: status = e.code
+        finally: torch.set_num_threads(threads)
+    err = stderr.getvalue() + ''.join(warnings.formatwarning(w.message, w.category, w.filename, w.lineno) for w in caught)
+    return status, err
 
 def _wants_browser(config) -> bool:
     "Whether this run collects a browser test file (from the paths pytest was given)."

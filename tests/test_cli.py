@@ -1,13 +1,14 @@
 """The `rnn-lit` command, run for real in a subprocess: as `python -m rnn_lit.cli`, and through the installed
-console script next to the running interpreter (skipped where the package is not installed). The error messages
-are checked by calling the command's `main(argv)` in this process (each subprocess starts a Python and imports
-torch: seconds of CPU); its exit status and stderr are what the command gives, as the subprocess checks of
-both ways to run it show (`test_clear_errors_entry_point`, `test_clear_errors_in_a_subprocess`).
+console script next to the running interpreter (skipped where the package is not installed): training, sampling,
+--help, errors and Ctrl-C. The error messages, a corpus from a file, and stopping and resuming a run are checked by
+calling the command's `main(argv)` in this process (each subprocess starts a Python and imports torch, and its first
+optimizer imports torch._dynamo: about 5 s of CPU); its exit status and stderr are what the command gives, as the
+subprocess checks of both ways to run it show (`test_clear_errors_entry_point`, `test_clear_errors_in_a_subprocess`).
 Tiny settings throughout."""
 import os, signal, subprocess, sys, time, warnings
 from pathlib import Path
 import pytest
-from conftest import ROOT
+from conftest import ROOT, run_here
 
 # `make test` runs this file's tests in one process (tests/conftest.py `group_of`): its module fixtures are made once
 ENTRY = Path(sys.executable).parent / ('rnn-lit.exe' if os.name == 'nt' else 'rnn-lit')
@@ -23,37 +24,20 @@ def commands():
 def run(cmd, *args, timeout=300):  # generous: a loaded 2-core machine runs these several times slower
     return subprocess.run(cmd + [str(a) for a in args], capture_output=True, text=True, env=ENV, cwd=ROOT, timeout=timeout)
 
-def run_here(capsys, *args):
-    """`rnn-lit ARGS` in this process, through `main(argv)` as the console script and `python -m rnn_lit.cli` call it:
-    (exit status, stderr). Python's warnings are shown as a fresh interpreter shows them (to stderr, by its default
-    filters), and torch's thread count is put back after."""
-    import torch
-    from rnn_lit.cli import main
-    threads = torch.get_num_threads()
-    capsys.readouterr()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.resetwarnings()  # no filter: 'default' (once per place), then the interpreter's own ignores
-        for cat in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning): warnings.simplefilter('ignore', cat)
-        try: status = main([str(a) for a in args])
-        except SystemExit as e: status = e.code
-        finally: torch.set_num_threads(threads)
-    err = capsys.readouterr().err + ''.join(warnings.formatwarning(w.message, w.category, w.filename, w.lineno) for w in caught)
-    return status, err
-
 @pytest.fixture(scope='module')
 def tiny_run(tmp_path_factory):
-    """One tiny model trained by the real command, with a held-out tenth and a --dropout that a 1-layer net ignores:
+    """One tiny model trained by the command's `main`, with a held-out tenth and a --dropout that a 1-layer net ignores:
     (its checkpoint, what the command printed), shared by the tests of its messages, its errors and sampling."""
     out = tmp_path_factory.mktemp('model') / 'tiny.pt'
-    r = run(MODULE, 'train', *TINY, '--dropout', '0.2', '--valid-frac', '0.1', '--out', out)
-    assert r.returncode == 0, r.stderr
-    return out, r.stderr
+    status, err = run_here('train', *TINY, '--dropout', '0.2', '--valid-frac', '0.1', '--out', out)
+    assert status == 0, err
+    return out, err
 
 @pytest.fixture(scope='module')
 def tiny_model(tiny_run): return tiny_run[0]
 
 @pytest.mark.parametrize('cmd', commands())
-def test_train_then_sample(cmd, tmp_path):
+def test_train_then_sample(cmd, tmp_path, capsys):
     out = tmp_path / 'm.pt'
     r = run(cmd, 'train', *TINY, '--cell', 'gru', '--out', out)
     assert r.returncode == 0, r.stderr
@@ -62,19 +46,21 @@ def test_train_then_sample(cmd, tmp_path):
     r = run(cmd, 'sample', out, '--prime', 'def ', '--temperature', '0.7', '-n', '50', '--seed', '1')
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith('def ') and len(r.stdout) == len('def ') + 50 + 1
-    if cmd is MODULE:  # once is enough: a seed makes the sample reproducible
-        again = run(cmd, 'sample', out, '--prime', 'def ', '--temperature', '0.7', '-n', '50', '--seed', '1')
-        assert again.stdout == r.stdout
+    if cmd is MODULE:  # once is enough: a seed makes the sample reproducible (here through main(), in this process)
+        capsys.readouterr()
+        status, err = run_here('sample', out, '--prime', 'def ', '--temperature', '0.7', '-n', '50', '--seed', '1')
+        assert status == 0 and capsys.readouterr().out == r.stdout, err
 
-def test_train_on_a_file(tmp_path):
+def test_train_on_a_file(tmp_path, capsys):
     text = tmp_path / 'song.txt'
     text.write_text('la la la, the rain in spain falls mainly on the plain\n' * 40, encoding='utf-8')
     out = tmp_path / 'song.pt'
-    r = run(MODULE, 'train', text, '--hidden', '16', '--steps', '16', '--batch-size', '4', '--epochs', '2', '--cell', 'rnn', '--out', out)
-    assert r.returncode == 0, r.stderr
-    assert str(text) in r.stderr.splitlines()[0]
-    r = run(MODULE, 'sample', out, '--prime', 'la', '-n', '20', '-t', '0.5')
-    assert r.returncode == 0 and r.stdout.startswith('la'), r.stderr
+    status, err = run_here('train', text, '--hidden', '16', '--steps', '16', '--batch-size', '4', '--epochs', '2', '--cell', 'rnn', '--out', out)
+    assert status == 0, err
+    assert str(text) in err.splitlines()[0]
+    capsys.readouterr()
+    status, err = run_here('sample', out, '--prime', 'la', '-n', '20', '-t', '0.5')
+    assert status == 0 and capsys.readouterr().out.startswith('la'), err
 
 @pytest.mark.parametrize('cmd', commands())
 @pytest.mark.parametrize('sub', [[], ['train'], ['sample']])
@@ -126,14 +112,14 @@ def _errors(tmp_path, model):
         ([], 2, 'usage: rnn-lit'),
     ]
 
-def test_clear_errors(tmp_path, tiny_model, capsys):
+def test_clear_errors(tmp_path, tiny_model):
     "Each expected failure: its exit status and a one-line message naming the problem; no traceback, nothing overwritten."
     guard = tmp_path / 'guard.pt'
     guard.write_bytes(b'must survive')
     before = tiny_model.read_bytes()
     for args, status, message in _errors(tmp_path, tiny_model):
         if args and args[0] == 'train' and '--resume' not in args: args = args + ['--out', guard]  # a --resume writes to its checkpoint
-        code, err = run_here(capsys, *args)  # an exception escaping main() fails here: the user would see a traceback
+        code, err = run_here(*args)  # an exception escaping main() fails here: the user would see a traceback
         assert code == status, (args, code, err)
         assert message in err, (args, err)
         assert 'Traceback' not in err, (args, err)
@@ -188,8 +174,8 @@ TWO = TINY[:-1] + ['2']  # --epochs 2
 def two_epochs(tmp_path_factory):
     "Two epochs in one go: the run the stopped-and-resumed runs must equal (one run for both)."
     out = tmp_path_factory.mktemp('whole') / 'whole.pt'
-    r = run(MODULE, 'train', *TWO, '--out', out)
-    assert r.returncode == 0, r.stderr
+    status, err = run_here('train', *TWO, '--out', out)
+    assert status == 0, err
     return _load(out)
 
 @pytest.mark.parametrize('stop', ['inside', 'end'])
@@ -198,14 +184,14 @@ def test_stop_and_resume_equals_uninterrupted(tmp_path, stop, two_epochs):
     import torch
     two, whole = TWO, two_epochs
     per_epoch = whole['info']['steps'] // 2
-    r = run(MODULE, 'train', *two, '--stop-after', per_epoch // 2 if stop == 'inside' else per_epoch, '--out', tmp_path / 'part.pt')
-    assert r.returncode == 0 and 'continue with --resume' in r.stderr, r.stderr
-    r = run(MODULE, 'train', '--resume', tmp_path / 'part.pt')
-    assert r.returncode == 0 and r.stderr.startswith('resuming a 1-layer LSTM'), r.stderr
+    status, err = run_here('train', *two, '--stop-after', per_epoch // 2 if stop == 'inside' else per_epoch, '--out', tmp_path / 'part.pt')
+    assert status == 0 and 'continue with --resume' in err, err
+    status, err = run_here('train', '--resume', tmp_path / 'part.pt')
+    assert status == 0 and err.startswith('resuming a 1-layer LSTM'), err
     part = _load(tmp_path / 'part.pt')
     for k, v in whole['state_dict'].items(): torch.testing.assert_close(part['state_dict'][k], v)  # float32 rounding
     assert part['info']['valid_loss'] == pytest.approx(whole['info']['valid_loss'], rel=1e-5)
-    assert 'validation loss' in r.stderr and 'perplexity' in r.stderr
+    assert 'validation loss' in err and 'perplexity' in err
 
 def test_validation_and_dropout_warning(tiny_run):
     out, err = tiny_run
