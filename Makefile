@@ -18,7 +18,7 @@ export PYTHONPYCACHEPREFIX := $(abspath $(VENV))/pycache
 .PHONY: install test browser-start browser nbtest pytest sync export docs readme lab bench clean
 
 $(STAMP): setup.py settings.ini .ci/constraints.txt .ci/install.py
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@test -x $(PY) || $(PYTHON) -m venv --without-pip $(VENV)
 	$(PY) .ci/install.py
 	@touch $(STAMP)
 

@@ -86,10 +86,18 @@ def pytest_xdist_make_scheduler(config, log):
         def _split_scope(self, nodeid): return group_of(nodeid)
     return Groups(config, log)
 
-def lab_done(config, name:str):
-    "Mark notebook `name` done in JupyterLab in this run (passed or not), for the site to wait on."
-    d = LAB_DONE/run_id(config); d.mkdir(parents=True, exist_ok=True)
+def lab_done(request, name:str):
+    """Mark notebook `name` done in JupyterLab in this run (passed or not), for the site to wait on; the last one to
+    be done starts the site's build in the background (tests/sitebuild.py) when the run has site tests."""
+    run, items = run_id(request.config), request.session.items
+    d = LAB_DONE/run; d.mkdir(parents=True, exist_ok=True)
     (d/name).touch()
+    want = {i.callspec.params['name'] for i in items if i.path.name == 'test_lab.py'}
+    if not (want <= {p.name for p in d.glob('*')} and any(i.path.name == 'test_site.py' for i in items)): return
+    try: (d/'.site-started').touch(exist_ok=False)  # once, by whichever process is first here
+    except FileExistsError: return
+    import sitebuild
+    sitebuild.start(run)
 
 def pytest_runtest_setup(item):
     "The site's first test waits until every notebook of this run has run in JupyterLab (its outputs are the site's)."

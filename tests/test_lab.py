@@ -414,5 +414,5 @@ def test_notebook_in_jupyterlab(lab, name, request):
         except LabFailure as e:  # one retry of a timeout, in a freshly loaded page: kernel starts are sensitive to load on two cores
             print(f'{name}: retrying once after: {e}')
             secs, times = _check(lab, name)
-    finally: lab_done(request.config, name)
+    finally: lab_done(request, name)
     print(f'{name}: Run All {secs:.1f} s, {time.time()-t0:.1f} s in the browser (' + ', '.join(f'{k} {v:.1f} s' for k, v in times.items()) + ')')

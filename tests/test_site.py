@@ -13,7 +13,7 @@ The site is built once per run by docs/build.py, which reuses the notebooks' out
 (tests/test_lab.py; the same inputs, recorded in _build/exec/record.json) and runs any that changed. `make test`'s
 two processes share the page checks.
 """
-import contextlib, fcntl, importlib.util, json, os, re, subprocess, sys
+import contextlib, importlib.util, json, os, re
 from pathlib import Path
 import pytest
 from conftest import ROOT
@@ -37,19 +37,12 @@ def shot_on_failure(page, name):
 
 @pytest.fixture(scope='module')
 def site(request):
-    """Build the site once for this run, exactly as `make docs` does: `make test`'s two processes share these tests,
-    and the first to need the site builds it while the other waits (a lock); a failed build fails both the same way."""
+    """The site of this run, built once exactly as `make docs` builds it (tests/sitebuild.py): `make test`'s two
+    processes share these tests; the build started when the last notebook ran in JupyterLab, or the first test to
+    need the site builds it, and the others wait for it; a failed build fails them all the same way."""
     from conftest import run_id
-    BUILD.mkdir(exist_ok=True)
-    outcome = BUILD/'site-built'/run_id(request.config)
-    with open(BUILD/'site.lock', 'w') as lock:  # not docs/build.py's own lock: its build, a child, takes that one
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not outcome.exists():
-            r = subprocess.run([sys.executable, str(ROOT/'docs'/'build.py')], cwd=ROOT, capture_output=True, text=True)
-            failed = (f'site build failed:\n{r.stdout[-4000:]}\n{r.stderr[-6000:]}' if r.returncode else
-                      '' if r.stdout.strip().endswith(str(SITE/'index.html')) else f'site build printed {r.stdout[-500:]!r}')
-            outcome.parent.mkdir(exist_ok=True); outcome.write_text(failed)
-    failed = outcome.read_text()
+    import sitebuild
+    failed = sitebuild.build(run_id(request.config))
     assert not failed, failed
     return json.loads((BUILD/'pages.json').read_text())
 
