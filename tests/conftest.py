@@ -57,7 +57,7 @@ def run_id(config) -> str:
 # tests are handed out in this order as the processes free up (xdist gives a process the next unit when it has two
 # tests or fewer left), the site's last: it is built from the notebooks' outputs (its first test in each process
 # waits for them), then its pages are checked by both processes.
-_ORDER = ['test_lab.py', 'test_sync.py', 'test_cli.py', 'test_ddp.py', 'test_install.py', 'test_module_db.py', 'test_site.py']
+_ORDER = ['test_lab.py', 'test_sync.py', 'test_cli.py', 'test_ddp.py', 'test_install.py', 'test_module_db.py', 'test_forkkernel.py', 'test_site.py']
 LAB_DONE = ROOT/'_build'/'lab-done'
 
 def pytest_collection_modifyitems(session, config, items):

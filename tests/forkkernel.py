@@ -57,7 +57,11 @@ def serve(sock:str):
     server.bind(sock + '.tmp'); server.listen(8); os.rename(sock + '.tmp', sock)  # the socket appears once ready
     while True:
         conn, _ = server.accept()
-        msg, fds, _, _ = socket.recv_fds(conn, 1 << 20, 3)
+        msg, fds, _, _ = socket.recv_fds(conn, 1 << 16, 3)
+        while not msg.endswith(b'\n'):  # a long environment may come in more than one piece
+            more = conn.recv(1 << 16)
+            if not more: break
+            msg += more
         if os.fork() == 0:
             server.close()
             try: _child(conn, json.loads(msg), fds)
@@ -70,7 +74,7 @@ def launch(sock:str, args:list):
     try:
         conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         conn.connect(sock)
-        socket.send_fds(conn, [json.dumps({'cwd': os.getcwd(), 'env': dict(os.environ), 'args': args}).encode()], [0, 1, 2])
+        socket.send_fds(conn, [json.dumps({'cwd': os.getcwd(), 'env': dict(os.environ), 'args': args}).encode() + b'\n'], [0, 1, 2])
         pid = int(conn.makefile().readline())
     except (OSError, ValueError):  # no template: a kernel started the usual way
         os.execv(sys.executable, [sys.executable, '-m', 'ipykernel_launcher', *args])
