@@ -14,8 +14,9 @@ if THREADS_SET_HERE: os.environ['OMP_NUM_THREADS'] = '1'
 
 def run_here(*args):
     """`rnn-lit ARGS` in this process, through `main(argv)` as the console script and `python -m rnn_lit.cli` call it:
-    (exit status, stderr); no Python to start and no torch to import, seconds of CPU less than a subprocess. Python's warnings are shown as a fresh interpreter shows them (to stderr, by its default
-    filters), and torch's thread count is put back after."""
+    (exit status, stderr); no Python to start and no torch to import, seconds of CPU less than a subprocess. Python's
+    warnings are shown as a fresh interpreter shows them (to stderr, by its default filters), and torch's thread count
+    is put back after."""
     import contextlib, io, torch
     from rnn_lit.cli import main
     threads, stderr = torch.get_num_threads(), io.StringIO()

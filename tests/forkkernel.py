@@ -28,6 +28,17 @@ def kernel_spec(sock:str) -> dict:
             'display_name': 'Python 3 (ipykernel)', 'language': 'python', 'interrupt_mode': 'signal',
             'metadata': {'debugger': True}, 'kernel_protocol_version': '5.5'}
 
+def start(folder, **popen):
+    """Start a template on a socket in `folder` and write the `python3` kernel spec that asks it for kernels there:
+    (the template's Popen, the folder to put first in JUPYTER_PATH). `popen`: Popen's arguments (env, cwd, stdout...)."""
+    import subprocess
+    from pathlib import Path
+    folder, sock = Path(folder), str(Path(folder)/'kernels.sock')
+    spec = folder/'jupyter-data'/'kernels'/'python3'; spec.mkdir(parents=True)
+    (spec/'kernel.json').write_text(json.dumps(kernel_spec(sock)))
+    template = subprocess.Popen([sys.executable, os.path.abspath(__file__), 'serve', sock], start_new_session=True, **popen)
+    return template, str(folder/'jupyter-data')
+
 def _child(conn:socket.socket, request:dict, fds:list):
     "In the forked process: become the launcher's kernel (its streams, folder, environment, arguments)."
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # the template ignores its children; a kernel waits on its own

@@ -5,7 +5,7 @@ calling the command's `main(argv)` in this process (each subprocess starts a Pyt
 optimizer imports torch._dynamo: about 5 s of CPU); its exit status and stderr are what the command gives, as the
 subprocess checks of both ways to run it show (`test_clear_errors_entry_point`, `test_clear_errors_in_a_subprocess`).
 Tiny settings throughout."""
-import os, signal, subprocess, sys, time, warnings
+import os, signal, subprocess, sys, time
 from pathlib import Path
 import pytest
 from conftest import ROOT, run_here

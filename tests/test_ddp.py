@@ -1,7 +1,8 @@
 """Data-parallel `rnn-lit train` under torchrun: 2 processes on the CPU (gloo over 127.0.0.1, a free port) end at the
-same weights as one process (the command's `main`, in this test process) with the same global --batch-size and seed, to float32 rounding; and a 2-process run
-stopped inside the epoch with --stop-after (its carried states gathered into the checkpoint) resumes in 1 process to
-the same weights. Tiny settings, one epoch: about half a minute on an idle 2-core machine."""
+same weights as one process (the command's `main`, in this test process) with the same global --batch-size and seed,
+to float32 rounding; and a 2-process run stopped inside the epoch with --stop-after (its carried states gathered into
+the checkpoint) resumes in 1 process to the same weights. Tiny settings, one epoch: about half a minute on an idle
+2-core machine."""
 import os, socket, subprocess, sys
 import pytest
 import torch

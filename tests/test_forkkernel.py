@@ -1,18 +1,16 @@
 """tests/forkkernel.py, the kernels of tests/test_lab.py: a kernel forked from the template runs code in a fresh
 namespace in the launcher's folder, is interrupted by a signal to the launcher (as JupyterLab interrupts a kernel),
 restarts, and ends when its launcher is killed."""
-import json, os, signal, subprocess, sys, time
+import os, signal, time
 import pytest
 import forkkernel
 
 @pytest.fixture
 def kernels(tmp_path, monkeypatch):
-    "A template on a socket in `tmp_path`, and the kernel spec that asks it for kernels: yields the spec's folder."
-    sock = str(tmp_path/'k.sock')
-    (tmp_path/'kernels'/'python3').mkdir(parents=True)
-    (tmp_path/'kernels'/'python3'/'kernel.json').write_text(json.dumps(forkkernel.kernel_spec(sock)))
-    monkeypatch.setenv('JUPYTER_PATH', str(tmp_path))
-    template = subprocess.Popen([sys.executable, forkkernel.__file__, 'serve', sock], start_new_session=True)
+    "A template on a socket in `tmp_path`, and the kernel spec that asks it for kernels, first in JUPYTER_PATH."
+    sock = str(tmp_path/'kernels.sock')
+    template, jupyter_path = forkkernel.start(tmp_path)
+    monkeypatch.setenv('JUPYTER_PATH', jupyter_path)
     try:
         deadline = time.time() + 120
         while not os.path.exists(sock) and template.poll() is None and time.time() < deadline: time.sleep(0.05)

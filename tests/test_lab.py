@@ -128,12 +128,8 @@ def lab(tmp_path_factory):
         {'@jupyterlab/apputils-extension:notification': {'fetchNews': 'false', 'checkForUpdates': False}}))
     profile = tmp/'ipython'/'profile_default'; profile.mkdir(parents=True)  # figures as execnb makes them for the site
     (profile/'ipython_kernel_config.py').write_text("c.InlineBackend.figure_formats = {'retina'}\n")
-    # the kernels: forked from a template that imported the notebooks' libraries once (tests/forkkernel.py)
-    spec = tmp/'jupyter-data'/'kernels'/'python3'; spec.mkdir(parents=True)
-    template = str(tmp/'kernels.sock')
-    (spec/'kernel.json').write_text(json.dumps(forkkernel.kernel_spec(template)))
     token, port = secrets.token_hex(16), _free_port()
-    env = {**os.environ, 'JUPYTERLAB_SETTINGS_DIR': str(tmp/'user-settings'), 'JUPYTER_PATH': str(tmp/'jupyter-data'),
+    env = {**os.environ, 'JUPYTERLAB_SETTINGS_DIR': str(tmp/'user-settings'),
            'JUPYTERLAB_WORKSPACES_DIR': str(tmp/'workspaces'), 'JUPYTER_RUNTIME_DIR': str(tmp/'runtime'),
            'JUPYTER_CONFIG_DIR': str(tmp/'config'), 'IPYTHONDIR': str(tmp/'ipython'),
            'MPLBACKEND': 'module://matplotlib_inline.backend_inline',
@@ -145,8 +141,8 @@ def lab(tmp_path_factory):
            f'--ServerApp.root_dir={nbdir}', f'--LabServerApp.app_settings_dir={app_settings}',
            '--LabApp.news_url=', '--LabApp.expose_app_in_browser=True', '--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate']
     log = open(tmp/'lab.log', 'w')
-    kernels = subprocess.Popen([sys.executable, forkkernel.__file__, 'serve', template], env=env, cwd=nbdir,
-                               stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    # the kernels: forked from a template that imported the notebooks' libraries once (tests/forkkernel.py)
+    kernels, env['JUPYTER_PATH'] = forkkernel.start(tmp, env=env, cwd=nbdir, stdout=log, stderr=subprocess.STDOUT)
     proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     base = f'http://127.0.0.1:{port}'
     try:
